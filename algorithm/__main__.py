@@ -1,0 +1,5 @@
+import sys
+
+from algorithm.cli import main
+
+sys.exit(main())

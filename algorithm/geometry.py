@@ -1,0 +1,187 @@
+"""Exact mappings between world coordinates, the image grid and the model's grid.
+
+Conventions: numpy arrays are indexed (z, y, x); SimpleITK speaks (x, y, z). Functions here take
+and return (z, y, x) unless their name says ``xyz``. The model grid shares the image's direction
+cosines, so it is axis-aligned with the image's voxel axes: mapping between the two is a diagonal
+affine map in index space and the crop needs no rotation, whatever the image's obliquity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from algorithm.errors import InputError
+
+
+def spacing_zyx(image: sitk.Image) -> np.ndarray:
+    return np.asarray(image.GetSpacing(), dtype=float)[::-1]
+
+
+def shape_zyx(image: sitk.Image) -> np.ndarray:
+    return np.asarray(image.GetSize(), dtype=int)[::-1]
+
+
+def world_to_index(image: sitk.Image, points_xyz: np.ndarray) -> np.ndarray:
+    """Continuous voxel indices (z, y, x) of world points (x, y, z) in mm.
+
+    Same result as ``TransformPhysicalPointToContinuousIndex`` (tested), vectorised: solve
+    ``p = origin + D @ diag(spacing) @ index`` for each point.
+    """
+    points = np.asarray(points_xyz, dtype=float).reshape(-1, 3)
+    direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
+    scale = direction @ np.diag(image.GetSpacing())
+    index_xyz = np.linalg.solve(scale, (points - np.asarray(image.GetOrigin())).T).T
+    return index_xyz[:, ::-1]
+
+
+def index_to_world(image: sitk.Image, index_zyx: np.ndarray) -> np.ndarray:
+    """World points (x, y, z) of continuous voxel indices (z, y, x)."""
+    index = np.asarray(index_zyx, dtype=float).reshape(-1, 3)[:, ::-1]
+    direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
+    scale = direction @ np.diag(image.GetSpacing())
+    return (scale @ index.T).T + np.asarray(image.GetOrigin())
+
+
+def check_inside(index_zyx: np.ndarray, shape: np.ndarray, what: str = "click") -> None:
+    """Reject points outside the image (voxel centres span -0.5 .. size - 0.5 per axis)."""
+    shape = np.asarray(shape)
+    for i, idx in enumerate(np.asarray(index_zyx).reshape(-1, 3)):
+        if np.any(idx < -0.5) or np.any(idx > shape - 0.5):
+            raise InputError(
+                f"{what} {i + 1} lies outside the image (voxel index x,y,z = "
+                f"{', '.join(f'{v:.1f}' for v in idx[::-1])}; image size "
+                f"{', '.join(str(int(v)) for v in shape[::-1])}): clicks and image do not overlap"
+            )
+
+
+@dataclass(frozen=True)
+class VoiConfig:
+    """How clicks become a volume of interest (all lengths in mm)."""
+
+    relative_margin: float = 0.15  #: per side, as a fraction of the clicks' largest extent
+    absolute_margin_mm: float = 5.0  #: per side, covers the clicks' ~5-voxel inward offset
+    min_extent_mm: float = 30.0  #: smallest edge, so one click still gets context
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned box in continuous image index space (z, y, x): ``lo`` .. ``hi``."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @property
+    def centre(self) -> np.ndarray:
+        return (self.lo + self.hi) / 2.0
+
+    def extent_mm(self, spacing: np.ndarray) -> np.ndarray:
+        return (self.hi - self.lo) * spacing
+
+
+def voi_from_clicks(
+    positive_index: np.ndarray, spacing: np.ndarray, config: VoiConfig = VoiConfig()
+) -> Box:
+    """Bounding box of the positive clicks plus a relaxation margin, as in the six-point method."""
+    pts = np.asarray(positive_index, dtype=float).reshape(-1, 3)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    extent = (hi - lo) * spacing
+    margin_mm = config.relative_margin * extent.max() + config.absolute_margin_mm
+    half_mm = np.maximum(extent / 2 + margin_mm, config.min_extent_mm / 2)
+    centre = (lo + hi) / 2
+    return Box(lo=centre - half_mm / spacing, hi=centre + half_mm / spacing)
+
+
+@dataclass(frozen=True)
+class ModelGrid:
+    """An isotropic cubic grid of ``size`` voxels centred on a VOI, in the image's orientation.
+
+    The VOI's largest edge spans the grid, so every lesion reaches the network at the same scale
+    (scale normalisation); shorter edges get extra context instead of a distorted lesion.
+    """
+
+    centre_index: np.ndarray  #: grid centre as a continuous image index (z, y, x)
+    grid_spacing: float  #: mm, isotropic
+    size: int
+    image_spacing: np.ndarray  #: mm, (z, y, x)
+
+    @classmethod
+    def around(cls, box: Box, image_spacing: np.ndarray, size: int) -> "ModelGrid":
+        spacing = float(box.extent_mm(image_spacing).max()) / size
+        return cls(box.centre, spacing, size, np.asarray(image_spacing, dtype=float))
+
+    @property
+    def step(self) -> np.ndarray:
+        """Image-index units per grid voxel, per axis."""
+        return self.grid_spacing / self.image_spacing
+
+    def grid_to_image_index(self, grid_index: np.ndarray) -> np.ndarray:
+        offset = (np.asarray(grid_index, dtype=float) - (self.size - 1) / 2.0) * self.step
+        return self.centre_index + offset
+
+    def image_to_grid_index(self, image_index: np.ndarray) -> np.ndarray:
+        offset = (np.asarray(image_index, dtype=float) - self.centre_index) / self.step
+        return offset + (self.size - 1) / 2.0
+
+    def reference(self, image: sitk.Image) -> sitk.Image:
+        """An empty SimpleITK image with this grid's geometry, for ``sitk.Resample``."""
+        ref = sitk.Image([self.size] * 3, sitk.sitkUInt8)
+        ref.SetSpacing([self.grid_spacing] * 3)
+        ref.SetDirection(image.GetDirection())
+        ref.SetOrigin(tuple(index_to_world(image, self.grid_to_image_index(np.zeros(3)))[0]))
+        return ref
+
+    def image_region(self, shape: np.ndarray, pad: int = 1) -> tuple[slice, slice, slice]:
+        """The image voxels this grid covers (clamped to the image), as array slices."""
+        lo = self.grid_to_image_index(np.full(3, -0.5))
+        hi = self.grid_to_image_index(np.full(3, self.size - 0.5))
+        start = np.clip(np.floor(lo).astype(int) - pad, 0, shape)
+        stop = np.clip(np.ceil(hi).astype(int) + 1 + pad, 0, shape)
+        return tuple(slice(int(a), int(b)) for a, b in zip(start, stop))
+
+    def faces_inside_image(self, shape: np.ndarray) -> np.ndarray:
+        """(3, 2) bool: is the grid's low/high face along each axis still inside the image?"""
+        lo = self.grid_to_image_index(np.zeros(3))
+        hi = self.grid_to_image_index(np.full(3, self.size - 1))
+        return np.stack([lo > 0, hi < np.asarray(shape) - 1], axis=1)
+
+
+def resample_to_grid(image: sitk.Image, grid: ModelGrid, default: float) -> np.ndarray:
+    """Linear resampling of only the VOI onto the model grid, anti-aliased when downsampling."""
+    region = grid.image_region(shape_zyx(image), pad=3)
+    start_xyz = [s.start for s in region][::-1]
+    size_xyz = [s.stop - s.start for s in region][::-1]
+    if min(size_xyz) <= 0:
+        raise InputError("the volume of interest does not overlap the image")
+    crop = sitk.RegionOfInterest(image, size_xyz, start_xyz)
+    crop = sitk.Cast(crop, sitk.sitkFloat32)
+    sigma = _antialias_sigma(grid.grid_spacing, spacing_zyx(image))
+    if np.any(sigma > 0):
+        crop = sitk.DiscreteGaussian(crop, variance=[float(v) for v in (sigma**2)[::-1]],
+                                     maximumKernelWidth=64, useImageSpacing=True)
+    out = sitk.Resample(crop, grid.reference(image), sitk.Transform(), sitk.sitkLinear,
+                        float(default), sitk.sitkFloat32)
+    return sitk.GetArrayFromImage(out)
+
+
+def _antialias_sigma(target: float, spacing: np.ndarray) -> np.ndarray:
+    """Gaussian sigma (mm) per axis that removes what a coarser grid cannot represent."""
+    sigma = 0.5 * np.sqrt(np.maximum(target**2 - spacing**2, 0.0))
+    return np.where(target > 1.5 * spacing, sigma, 0.0)
+
+
+def grid_to_image(
+    values: np.ndarray, grid: ModelGrid, image: sitk.Image
+) -> tuple[tuple[slice, slice, slice], np.ndarray]:
+    """Linear resampling of a grid-valued array back onto the image voxels the grid covers."""
+    region = grid.image_region(shape_zyx(image), pad=1)
+    moving = sitk.GetImageFromArray(np.ascontiguousarray(values, dtype=np.float32))
+    moving.CopyInformation(grid.reference(image))
+    ref = sitk.Image([s.stop - s.start for s in region][::-1], sitk.sitkUInt8)
+    ref.SetSpacing(image.GetSpacing())
+    ref.SetDirection(image.GetDirection())
+    ref.SetOrigin(image.TransformIndexToPhysicalPoint([s.start for s in region][::-1]))
+    out = sitk.Resample(moving, ref, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+    return region, sitk.GetArrayFromImage(out)

@@ -1,0 +1,1 @@
+"""Guidance channels for the network: geodesic distances, click maps and their encoding."""

@@ -1,0 +1,74 @@
+"""Guidance channels on the model grid: how clicks and a previous mask reach the network.
+
+Channel order (the network's contract, recorded by ``CHANNELS``): normalised image, the
+exponentialised geodesic distance from the positive clicks, Gaussian blobs at positive clicks,
+Gaussian blobs at negative clicks, and the previous mask (zeros for a first prediction), so
+refinement needs no other architecture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from algorithm.guidance.geodesic import exponentialised_geodesic_map, geodesic_distance
+
+CHANNELS = ("image", "geodesic_positive", "clicks_positive", "clicks_negative", "previous_mask")
+
+
+def click_voxels(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Nearest voxel of each continuous index that lies inside ``shape``: (M, 3) int."""
+    pts = np.rint(np.asarray(points, dtype=float).reshape(-1, 3)).astype(int)
+    inside = np.all((pts >= 0) & (pts < np.asarray(shape)), axis=1)
+    return pts[inside]
+
+
+def seed_mask(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    seeds = np.zeros(shape, dtype=bool)
+    vox = click_voxels(points, shape)
+    seeds[tuple(vox.T)] = True
+    return seeds
+
+
+def gaussian_click_map(points: np.ndarray, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """Max over clicks of a Gaussian of ``sigma`` voxels at each continuous click position."""
+    out = np.zeros(shape, dtype=np.float32)
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    if len(pts) == 0:
+        return out
+    axes = [np.arange(n, dtype=np.float32) for n in shape]
+    radius = 4.0 * sigma
+    for p in pts:
+        lo = [max(0, int(np.floor(c - radius))) for c in p]
+        hi = [min(n, int(np.ceil(c + radius)) + 1) for c, n in zip(p, shape)]
+        if any(a >= b for a, b in zip(lo, hi)):
+            continue
+        g = [np.exp(-((ax[a:b] - c) ** 2) / (2 * sigma**2)) for ax, a, b, c in zip(axes, lo, hi, p)]
+        blob = g[0][:, None, None] * g[1][None, :, None] * g[2][None, None, :]
+        view = out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        np.maximum(view, blob, out=view)
+    return out
+
+
+def encode(
+    image: np.ndarray,
+    positive: np.ndarray,
+    negative: np.ndarray,
+    previous_mask: np.ndarray | None = None,
+    *,
+    intensity_weight: float,
+    geodesic_scale: float,
+    click_sigma: float,
+) -> np.ndarray:
+    """Stack the network input, (5, D, H, W) float32; points are continuous grid indices."""
+    shape = image.shape
+    distance = geodesic_distance(image, seed_mask(positive, shape), (1.0, 1.0, 1.0),
+                                 intensity_weight=intensity_weight)
+    geodesic = exponentialised_geodesic_map(distance, geodesic_scale * max(shape))
+    prev = np.zeros(shape, np.float32) if previous_mask is None else previous_mask
+    return np.stack([
+        image.astype(np.float32, copy=False),
+        geodesic,
+        gaussian_click_map(positive, shape, click_sigma),
+        gaussian_click_map(negative, shape, click_sigma),
+        prev.astype(np.float32, copy=False),
+    ])

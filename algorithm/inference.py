@@ -1,0 +1,31 @@
+"""One case, end to end: read, segment, write atomically. Shared by every entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+from algorithm.io.images import read_image, write_mask_atomic
+from algorithm.methods.base import Segmenter
+from algorithm.pipeline import SegmentationResult, segment
+from algorithm.preprocessing import Modality
+from algorithm.prompts import read_clicks
+
+
+def segment_file(
+    image_path: Path,
+    clicks_path: Path,
+    output_path: Path,
+    segmenter: Segmenter,
+    *,
+    modality: Modality | None = None,
+    previous_mask_path: Path | None = None,
+) -> SegmentationResult:
+    clicks = read_clicks(clicks_path)
+    image = read_image(image_path)
+    previous = read_image(previous_mask_path) if previous_mask_path else None
+    result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous)
+    write_mask_atomic(result.mask, image, output_path)
+    return result
+
+

@@ -1,0 +1,107 @@
+"""Reading images for segmentation and writing masks without leaving partial files behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from algorithm.errors import InputError
+
+#: Extensions SimpleITK reads directly, longest first so ``.nii.gz`` wins over ``.gz``.
+IMAGE_SUFFIXES = (".nii.gz", ".mha", ".mhd", ".nii", ".nrrd", ".nhdr", ".tif", ".tiff")
+
+
+def image_suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((s for s in IMAGE_SUFFIXES if name.endswith(s)), None)
+
+
+def strip_image_suffix(name: str) -> str:
+    lower = name.lower()
+    for suffix in IMAGE_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def read_image(path: Path) -> sitk.Image:
+    """Read a 3D scalar image from a file (MHA, NIfTI, NRRD, TIFF) or a DICOM series folder."""
+    path = Path(path)
+    if path.is_dir():
+        image = _read_dicom_folder(path)
+    else:
+        try:
+            image = sitk.ReadImage(str(path))
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+            raise InputError(f"cannot read image {path.name}: {detail}") from None
+    return validate_volume(image, path.name)
+
+
+def validate_volume(image: sitk.Image, label: str = "image") -> sitk.Image:
+    """Accept only 3D scalar images; squeeze a trailing singleton 4th dimension."""
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            f"{label} has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
+            "a scalar (grey-value) 3D image is needed"
+        )
+    dim = image.GetDimension()
+    if dim == 4 and image.GetSize()[3] == 1:
+        image = image[:, :, :, 0]
+        dim = 3
+    if dim != 3:
+        raise InputError(f"{label} is {dim}D with size {image.GetSize()}; a 3D image is needed")
+    if min(image.GetSize()) < 2:
+        raise InputError(f"{label} has size {image.GetSize()}; a 3D volume with at least 2 "
+                         "voxels along every axis is needed")
+    return image
+
+
+def _read_dicom_folder(folder: Path) -> sitk.Image:
+    """Convert a DICOM series folder with panimg, the converter grand-challenge itself uses."""
+    from panimg import convert
+    from panimg.image_builders import image_builder_dicom
+
+    with tempfile.TemporaryDirectory() as out:
+        result = convert(
+            input_directory=folder,
+            output_directory=Path(out),
+            builders=[image_builder_dicom],
+        )
+        images = sorted(result.new_image_files, key=lambda f: str(f.file))
+        mha = [f.file for f in images if str(f.file).endswith(".mha")]
+        if len(mha) != 1:
+            errors = "; ".join(f"{k.name}: {v}" for k, v in list(result.file_errors.items())[:1])
+            raise InputError(
+                f"folder {folder.name} holds {len(mha)} convertible 3D DICOM series; exactly one "
+                "is needed" + (f" ({errors})" if errors else "")
+            )
+        image = sitk.ReadImage(str(mha[0]))
+        image.SetOrigin(image.GetOrigin())  # detach from the temporary file
+        return image
+
+
+def write_mask_atomic(mask: np.ndarray, reference: sitk.Image, path: Path) -> Path:
+    """Write a uint8 mask on ``reference``'s grid, compressed, via a temporary name and rename.
+
+    A crash or a kill mid-write leaves at most a hidden temporary file, never a truncated mask
+    under the final name, so a platform or a batch script never picks up partial output.
+    """
+    path = Path(path)
+    out = sitk.GetImageFromArray(np.ascontiguousarray(mask, dtype=np.uint8))
+    out.CopyInformation(reference)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=image_suffix(path) or ".mha",
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        sitk.WriteImage(out, tmp, useCompression=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

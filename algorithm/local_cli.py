@@ -1,0 +1,120 @@
+"""Command line for hospital IT and researchers: ``lesionseg segment`` and ``lesionseg batch``.
+
+Images may be MHA, NIfTI, NRRD or a DICOM series folder (converted with panimg, as the platform
+does). The batch form keeps going past a bad case and reports every failure at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from algorithm.cli_support import EXIT_INPUT_ERROR, run_guarded
+from algorithm.errors import InputError
+from algorithm.inference import segment_file
+from algorithm.io.grand_challenge import IMAGE_DIR, locate_inputs
+from algorithm.io.images import image_suffix
+from algorithm.methods.base import Segmenter
+from algorithm.methods.select import METHODS, make_segmenter
+
+CLICKS_NAME = "lesion-clicks.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lesionseg", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--method", choices=METHODS, default="auto")
+    common.add_argument("--weights", type=Path, default=None)
+    common.add_argument("--modality", choices=("CT", "MR"), default=None)
+    common.add_argument("--device", default=None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("segment", parents=[common], help="one image and its clicks")
+    one.add_argument("image", type=Path, help="image file or DICOM series folder")
+    one.add_argument("clicks", type=Path, help="'Multiple points' JSON, world coordinates (mm)")
+    one.add_argument("-o", "--output", type=Path, required=True, help="mask file (.mha, .nii.gz)")
+    one.add_argument("--previous-mask", type=Path, default=None,
+                     help="mask to refine (with added clicks)")
+    many = sub.add_parser("batch", parents=[common], help="every case folder in a folder")
+    many.add_argument("cases", type=Path,
+                      help="folder of case folders, each with one image (file or DICOM folder) "
+                      f"and {CLICKS_NAME}")
+    many.add_argument("output", type=Path, help="folder for <case>.mha masks and the report")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "segment":
+        return run_guarded(lambda: _segment_one(args))
+    return run_guarded(lambda: _segment_batch(args))
+
+
+def _segment_one(args: argparse.Namespace) -> int:
+    if image_suffix(args.output) is None:
+        raise InputError(f"output {args.output} must end in .mha, .nii.gz, .nii or .nrrd")
+    segmenter = make_segmenter(args.method, args.weights, args.device)
+    start = time.perf_counter()
+    result = segment_file(args.image, args.clicks, args.output, segmenter,
+                          modality=args.modality, previous_mask_path=args.previous_mask)
+    print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
+          f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def find_case_files(folder: Path) -> tuple[Path, Path]:
+    """(image, clicks) of a case folder: grand-challenge layout, or one image plus clicks."""
+    if (folder / IMAGE_DIR).is_dir():
+        found = locate_inputs(folder)
+        return found.image, found.clicks
+    jsons = [folder / CLICKS_NAME] if (folder / CLICKS_NAME).is_file() else sorted(
+        folder.glob("*.json"))
+    if len(jsons) != 1:
+        raise InputError(f"case {folder.name}: expected {CLICKS_NAME} (or exactly one .json)")
+    images = [p for p in sorted(folder.iterdir()) if p.is_file() and image_suffix(p)]
+    images += [p for p in sorted(folder.iterdir()) if p.is_dir()]
+    if len(images) != 1:
+        raise InputError(f"case {folder.name}: expected one image file or one DICOM folder, "
+                         f"found {len(images)}")
+    return images[0], jsons[0]
+
+
+def _segment_batch(args: argparse.Namespace) -> int:
+    if not args.cases.is_dir():
+        raise InputError(f"cases folder {args.cases} does not exist")
+    cases = sorted(p for p in args.cases.iterdir() if p.is_dir())
+    if not cases:
+        raise InputError(f"no case folders in {args.cases}")
+    segmenter = make_segmenter(args.method, args.weights, args.device)
+    report = {"method": segmenter.name, "succeeded": [], "failed": []}
+    for i, case in enumerate(cases, 1):
+        start = time.perf_counter()
+        try:
+            image, clicks = find_case_files(case)
+            out = args.output / f"{case.name}.mha"
+            result = segment_file(image, clicks, out, segmenter, modality=args.modality)
+        except InputError as exc:
+            report["failed"].append({"case": case.name, "error": str(exc)})
+            print(f"[{i}/{len(cases)}] {case.name}: FAILED: {exc}", file=sys.stderr)
+            continue
+        seconds = time.perf_counter() - start
+        report["succeeded"].append({"case": case.name, "mask": out.name, "seconds": round(seconds, 2),
+                                    "voxels": int(result.mask.sum()), "modality": result.modality})
+        print(f"[{i}/{len(cases)}] {case.name}: ok ({seconds:.1f} s)", file=sys.stderr)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "batch_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    n_ok, n_bad = len(report["succeeded"]), len(report["failed"])
+    if n_bad:
+        names = ", ".join(f["case"] for f in report["failed"])
+        print(f"error: {n_bad} of {len(cases)} cases failed ({names}); "
+              f"see {args.output / 'batch_report.json'}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    print(f"all {n_ok} cases segmented; report in {args.output / 'batch_report.json'}",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The trained 3D U-Net as a segmenter: guidance encoding, inference, optional flip averaging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from algorithm.guidance.encoding import encode
+from algorithm.methods.base import GridCase
+from algorithm.network.model_card import ModelCard
+from algorithm.network.unet import UNet3D
+from algorithm.network.weights import load_model
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class NetworkSegmenter:
+    model: UNet3D
+    card: ModelCard
+    device: torch.device = field(default_factory=default_device)
+    name: str = "network"
+
+    @classmethod
+    def from_folder(cls, folder: Path, device: torch.device | None = None) -> "NetworkSegmenter":
+        device = device or default_device()
+        model, card = load_model(folder, device)
+        return cls(model=model, card=card, device=device)
+
+    @property
+    def grid_size(self) -> int:
+        return self.card.grid_size
+
+    def predict(self, case: GridCase) -> np.ndarray:
+        g = self.card.guidance
+        channels = encode(
+            case.image, case.positive, case.negative, case.previous_mask,
+            intensity_weight=g.geodesic_intensity_weight, geodesic_scale=g.geodesic_scale,
+            click_sigma=g.click_sigma,
+        )
+        x = torch.from_numpy(channels[None]).to(self.device)
+        flips = [()] + ([(2,), (3,), (4,)] if self.card.test_time_flips else [])
+        with torch.inference_mode():
+            prob = torch.zeros(x.shape[2:], device=self.device)
+            for dims in flips:
+                xi = torch.flip(x, dims) if dims else x
+                logits = self.model(xi)
+                p = torch.softmax(logits.float(), dim=1)[0, 1]
+                prob += torch.flip(p, [d - 2 for d in dims]) if dims else p
+            prob /= len(flips)
+        return prob.cpu().numpy().astype(np.float32)

@@ -1,0 +1,42 @@
+"""Choosing the segmenter: the trained network when weights are installed, else the classical
+method. Asking for the network explicitly with no weights is an error, never a silent swap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from algorithm.errors import WeightsError
+from algorithm.methods.base import Segmenter
+from algorithm.methods.classical import GeodesicSegmenter
+from algorithm.network.weights import find_weights_dir
+
+Method = Literal["auto", "network", "classical"]
+METHODS: tuple[str, ...] = ("auto", "network", "classical")
+
+
+def make_segmenter(method: Method = "auto", weights: Path | None = None,
+                   device: str | None = None) -> Segmenter:
+    if method == "classical":
+        return GeodesicSegmenter(device=_torch_device(device).type)
+    folder = find_weights_dir(weights)
+    if folder is None:
+        if method == "network":
+            raise WeightsError(
+                "no model weights found (looked in $LESIONSEG_WEIGHTS, /opt/ml/model and the "
+                "package); install weights or use --method classical"
+            )
+        return GeodesicSegmenter(device=_torch_device(device).type)
+    from algorithm.methods.network import NetworkSegmenter
+
+    return NetworkSegmenter.from_folder(folder, _torch_device(device))
+
+
+def _torch_device(device: str | None):
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise WeightsError(f"device {device!r} requested but no CUDA GPU is available")
+    return torch.device(device)

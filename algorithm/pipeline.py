@@ -1,0 +1,109 @@
+"""From an image and world-coordinate clicks to a mask on the image's own grid.
+
+1. clicks -> continuous voxel indices (exact, any direction cosines); reject clicks outside;
+2. volume of interest from the positive clicks, mapped onto an isotropic model grid;
+3. only that grid is resampled and normalised; the segmenter predicts a probability;
+4. while the lesion touches the grid border inside the image, the VOI grows and step 3 repeats;
+5. the probability goes back to the image grid by linear interpolation, is cut at 0.5 and
+   cleaned up (components at the clicks, holes filled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from algorithm.errors import InputError
+from algorithm.geometry import (
+    Box, ModelGrid, VoiConfig, check_inside, grid_to_image, resample_to_grid, shape_zyx,
+    spacing_zyx, voi_from_clicks, world_to_index,
+)
+from algorithm.methods.base import GridCase, Segmenter
+from algorithm.postprocessing import postprocess
+from algorithm.preprocessing import Modality, detect_modality, normalise, outside_value
+from algorithm.prompts import Clicks
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    voi: VoiConfig = VoiConfig()
+    max_grow_steps: int = 3
+    grow_fraction: float = 0.5  #: of the VOI's extent, added on each side the lesion touches
+
+
+@dataclass
+class SegmentationResult:
+    mask: np.ndarray  #: uint8 (z, y, x) on the input image's grid
+    modality: Modality
+    grow_steps: int
+    grid_spacing_mm: float
+
+
+def segment(
+    image: sitk.Image,
+    clicks: Clicks,
+    segmenter: Segmenter,
+    *,
+    modality: Modality | None = None,
+    previous_mask: sitk.Image | None = None,
+    config: PipelineConfig = PipelineConfig(),
+) -> SegmentationResult:
+    shape, spacing = shape_zyx(image), spacing_zyx(image)
+    if len(clicks.positive) == 0:
+        raise InputError("at least one positive ('tumor') click is needed")
+    positive = world_to_index(image, clicks.positive)
+    negative = world_to_index(image, clicks.negative)
+    check_inside(positive, shape, "tumor click")
+    check_inside(negative, shape, "background click")
+    modality = modality or detect_modality(image)
+    box = voi_from_clicks(positive, spacing, config.voi)
+    for step in range(config.max_grow_steps + 1):
+        grid = ModelGrid.around(box, spacing, segmenter.grid_size)
+        raw = resample_to_grid(image, grid, default=outside_value(modality))
+        case = GridCase(
+            image=normalise(raw, modality),
+            positive=grid.image_to_grid_index(positive),
+            negative=grid.image_to_grid_index(negative),
+            voi_lo=grid.image_to_grid_index(box.lo),
+            voi_hi=grid.image_to_grid_index(box.hi),
+            previous_mask=_previous_on_grid(previous_mask, grid, image),
+        )
+        prob = segmenter.predict(case)
+        touching = _touching_faces(prob > 0.5) & grid.faces_inside_image(shape)
+        if not touching.any() or step == config.max_grow_steps:
+            break
+        box = _grow(box, touching, shape, config.grow_fraction)
+    region, prob_image = grid_to_image(prob, grid, image)
+    local = postprocess(prob_image > 0.5, positive - [s.start for s in region])
+    mask = np.zeros(tuple(shape), dtype=np.uint8)
+    mask[region] = local
+    return SegmentationResult(mask, modality, step, grid.grid_spacing)
+
+
+def _touching_faces(mask: np.ndarray) -> np.ndarray:
+    faces = np.zeros((3, 2), dtype=bool)
+    for axis in range(3):
+        faces[axis, 0] = np.take(mask, 0, axis=axis).any()
+        faces[axis, 1] = np.take(mask, -1, axis=axis).any()
+    return faces
+
+
+def _grow(box: Box, touching: np.ndarray, shape: np.ndarray, fraction: float) -> Box:
+    extent = box.hi - box.lo
+    lo = np.where(touching[:, 0], box.lo - fraction * extent, box.lo)
+    hi = np.where(touching[:, 1], box.hi + fraction * extent, box.hi)
+    return Box(lo=np.maximum(lo, -0.5), hi=np.minimum(hi, np.asarray(shape) - 0.5))
+
+
+def _previous_on_grid(previous: sitk.Image | None, grid: ModelGrid, image: sitk.Image):
+    if previous is None:
+        return None
+    if previous.GetSize() != image.GetSize():
+        raise InputError("the previous mask does not have the image's size")
+    prev = sitk.Cast(previous != 0, sitk.sitkFloat32)
+    prev.CopyInformation(image)
+    out = sitk.Resample(prev, grid.reference(image), sitk.Transform(), sitk.sitkLinear, 0.0,
+                        sitk.sitkFloat32)
+    return sitk.GetArrayFromImage(out)

@@ -1,0 +1,35 @@
+"""Clean-up on the image grid: keep what the user pointed at, fill enclosed holes."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def keep_clicked_components(mask: np.ndarray, clicks: np.ndarray) -> np.ndarray:
+    """Keep the 26-connected components that hold a positive click (or lie within one voxel of
+    one); if no click touches the mask, keep the largest component rather than return nothing."""
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    if n <= 1:
+        return mask.astype(bool)
+    pts = np.rint(np.asarray(clicks, dtype=float).reshape(-1, 3)).astype(int)
+    shape = np.asarray(mask.shape)
+    keep: set[int] = set()
+    for p in pts:
+        lo = np.clip(p - 1, 0, shape)
+        hi = np.clip(p + 2, 0, shape)
+        window = labels[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        keep.update(int(v) for v in np.unique(window) if v)
+    if not keep:
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        keep = {int(sizes.argmax())}
+    return np.isin(labels, sorted(keep))
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    return ndimage.binary_fill_holes(mask)
+
+
+def postprocess(mask: np.ndarray, positive_clicks: np.ndarray) -> np.ndarray:
+    return fill_holes(keep_clicked_components(mask, positive_clicks))
