@@ -108,8 +108,11 @@ class ModelGrid:
     image_spacing: np.ndarray  #: mm, (z, y, x)
 
     @classmethod
-    def around(cls, box: Box, image_spacing: np.ndarray, size: int) -> "ModelGrid":
-        spacing = float(box.extent_mm(image_spacing).max()) / size
+    def around(cls, box: Box, image_spacing: np.ndarray, size: int,
+               context: float = 1.25) -> "ModelGrid":
+        """``context`` > 1 leaves room around the VOI's largest edge too, so a lesion that
+        reaches the VOI's border can be seen to do so."""
+        spacing = context * float(box.extent_mm(image_spacing).max()) / size
         return cls(box.centre, spacing, size, np.asarray(image_spacing, dtype=float))
 
     @property
@@ -140,12 +143,6 @@ class ModelGrid:
         start = np.clip(np.floor(lo).astype(int) - pad, 0, shape)
         stop = np.clip(np.ceil(hi).astype(int) + 1 + pad, 0, shape)
         return tuple(slice(int(a), int(b)) for a, b in zip(start, stop))
-
-    def faces_inside_image(self, shape: np.ndarray) -> np.ndarray:
-        """(3, 2) bool: is the grid's low/high face along each axis still inside the image?"""
-        lo = self.grid_to_image_index(np.zeros(3))
-        hi = self.grid_to_image_index(np.full(3, self.size - 1))
-        return np.stack([lo > 0, hi < np.asarray(shape) - 1], axis=1)
 
 
 def resample_to_grid(image: sitk.Image, grid: ModelGrid, default: float) -> np.ndarray:

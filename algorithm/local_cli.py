@@ -1,7 +1,7 @@
 """Command line for hospital IT and researchers: ``lesionseg segment`` and ``lesionseg batch``.
 
-Images may be MHA, NIfTI, NRRD or a DICOM series folder (converted with panimg, as the platform
-does). The batch form keeps going past a bad case and reports every failure at the end.
+Images may be MHA, NIfTI, NRRD or a DICOM series folder (read with GDCM). The batch form
+keeps going past a bad case and reports every failure at the end.
 """
 
 from __future__ import annotations

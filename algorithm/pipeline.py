@@ -71,7 +71,7 @@ def segment(
             previous_mask=_previous_on_grid(previous_mask, grid, image),
         )
         prob = segmenter.predict(case)
-        touching = _touching_faces(prob > 0.5) & grid.faces_inside_image(shape)
+        touching = _touching_faces(prob > 0.5, case.voi_lo, case.voi_hi) & _faces_inside(box, shape)
         if not touching.any() or step == config.max_grow_steps:
             break
         box = _grow(box, touching, shape, config.grow_fraction)
@@ -82,12 +82,21 @@ def segment(
     return SegmentationResult(mask, modality, step, grid.grid_spacing)
 
 
-def _touching_faces(mask: np.ndarray) -> np.ndarray:
+def _touching_faces(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(3, 2) bool: does the mask reach (within a voxel) the VOI's low/high face per axis?"""
     faces = np.zeros((3, 2), dtype=bool)
+    if not mask.any():
+        return faces
     for axis in range(3):
-        faces[axis, 0] = np.take(mask, 0, axis=axis).any()
-        faces[axis, 1] = np.take(mask, -1, axis=axis).any()
+        present = np.flatnonzero(mask.any(axis=tuple(b for b in range(3) if b != axis)))
+        faces[axis, 0] = present.min() <= lo[axis] + 1.0
+        faces[axis, 1] = present.max() >= hi[axis] - 1.0
     return faces
+
+
+def _faces_inside(box: Box, shape: np.ndarray) -> np.ndarray:
+    """(3, 2) bool: can the VOI still grow past its low/high face along each axis?"""
+    return np.stack([box.lo > 0.0, box.hi < np.asarray(shape) - 1.0], axis=1)
 
 
 def _grow(box: Box, touching: np.ndarray, shape: np.ndarray, fraction: float) -> Box:

@@ -67,10 +67,14 @@ def _validate(image, seeds, spacing, intensity_weight, iterations):
         raise ValueError(f"spacing must have 3 values (z, y, x), got {spacing!r}")
     if not np.all(np.isfinite(spacing_arr)) or np.any(spacing_arr <= 0):
         raise ValueError(f"spacing values must be finite and > 0, got {spacing!r}")
-    lam = float(intensity_weight)
+    try:
+        lam = float(intensity_weight)
+    except (TypeError, ValueError):
+        lam = float("nan")
     if not np.isfinite(lam) or lam < 0:
         raise ValueError(f"intensity_weight must be finite and >= 0, got {intensity_weight!r}")
-    if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
+    if not isinstance(iterations, (int, np.integer)) or isinstance(iterations, bool) \
+            or iterations < 1:
         raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
     return image, seeds, spacing_arr, lam, int(iterations)
 
@@ -85,8 +89,10 @@ class _Layout:
         self.dist = torch.full(padded, float("inf"), dtype=torch.float32, device=device)
         self.image = None
         if image_t is not None:
+            # Pre-scaled by lambda so an edge's intensity term is a plain difference; the padding
+            # value is irrelevant (its distances are inf) but must be finite.
             self.image = torch.zeros(padded, dtype=torch.float32, device=device)
-            self.interior(self.image).copy_(image_t.permute(perm)).mul_(lam)
+            torch.mul(image_t.permute(perm), lam, out=self.interior(self.image))
         self.spacing = [float(spacing[a]) for a in perm]
         self._views = {}
 
@@ -187,9 +193,10 @@ def geodesic_distance(
         image, seeds, spacing, intensity_weight, iterations)
     seeds = seeds.astype(bool, copy=False)
     shape = image.shape
-    if image.size == 0 or not seeds.any():
+    n_seeds = int(np.count_nonzero(seeds))
+    if n_seeds == 0:
         return np.full(shape, np.inf, dtype=np.float32)
-    if seeds.all():
+    if n_seeds == seeds.size:
         return np.zeros(shape, dtype=np.float32)
     image32 = np.ascontiguousarray(image, dtype=np.float32)
     if lam > 0 and not np.isfinite(image32).all():
@@ -200,7 +207,6 @@ def geodesic_distance(
         image_t = None
         if lam > 0:
             image_t = torch.from_numpy(image32).to(device)
-        seeds_t = torch.from_numpy(np.ascontiguousarray(seeds)).to(device)
 
         # Axes that actually need sweeping (a length-1 axis has no edges along it).
         axes = [a for a in range(3) if shape[a] > 1]
@@ -212,7 +218,14 @@ def geodesic_distance(
             return layouts[perm]
 
         current = get_layout((0, 1, 2) if 2 not in axes or 1 in axes else (0, 2, 1))
-        _Layout.interior(current.dist).masked_fill_(seeds_t.permute(current.perm), 0.0)
+        if n_seeds <= 4096:  # a few clicks: scatter zeros at their padded flat indices
+            coords = np.nonzero(seeds)
+            flat = np.ravel_multi_index(tuple(coords[a] + 1 for a in current.perm),
+                                        current.dist.shape)
+            current.dist.view(-1)[torch.from_numpy(flat).to(device)] = 0.0
+        else:
+            seeds_t = torch.from_numpy(np.ascontiguousarray(seeds)).to(device)
+            _Layout.interior(current.dist).masked_fill_(seeds_t.permute(current.perm), 0.0)
 
         last = None
         for _ in range(iterations):
@@ -222,7 +235,6 @@ def geodesic_distance(
                 if not served:  # switch layout: copy the distances over
                     perm = (0, 2, 1) if current.perm == (0, 1, 2) else (0, 1, 2)
                     nxt = get_layout(perm)
-                    # Both layouts are their own inverse permutation of (z, y, x).
                     _Layout.interior(nxt.dist).copy_(
                         _Layout.interior(current.dist).permute(
                             tuple(current.perm.index(a) for a in perm)))

@@ -62,27 +62,26 @@ def validate_volume(image: sitk.Image, label: str = "image") -> sitk.Image:
 
 
 def _read_dicom_folder(folder: Path) -> sitk.Image:
-    """Convert a DICOM series folder with panimg, the converter grand-challenge itself uses."""
-    from panimg import convert
-    from panimg.image_builders import image_builder_dicom
+    """Read the one DICOM series in a folder with GDCM (through SimpleITK).
 
-    with tempfile.TemporaryDirectory() as out:
-        result = convert(
-            input_directory=folder,
-            output_directory=Path(out),
-            builders=[image_builder_dicom],
-        )
-        images = sorted(result.new_image_files, key=lambda f: str(f.file))
-        mha = [f.file for f in images if str(f.file).endswith(".mha")]
-        if len(mha) != 1:
-            errors = "; ".join(f"{k.name}: {v}" for k, v in list(result.file_errors.items())[:1])
-            raise InputError(
-                f"folder {folder.name} holds {len(mha)} convertible 3D DICOM series; exactly one "
-                "is needed" + (f" ({errors})" if errors else "")
-            )
-        image = sitk.ReadImage(str(mha[0]))
-        image.SetOrigin(image.GetOrigin())  # detach from the temporary file
-        return image
+    Not panimg: panimg 0.18.2 assigns DICOM PixelSpacing (row spacing, column spacing) to
+    (x, y), which swaps the in-plane spacing of non-square pixels; GDCM gets it right (tested).
+    """
+    ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    if len(ids) != 1:
+        raise InputError(f"folder {folder.name} holds {len(ids)} DICOM series; exactly one "
+                         "3D series is needed")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), ids[0]))
+    reader.MetaDataDictionaryArrayUpdateOn()
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        raise InputError(f"cannot read DICOM series in {folder.name}: "
+                         f"{str(exc).strip().splitlines()[-1]}") from None
+    if reader.HasMetaDataKey(0, "0008|0060"):
+        image.SetMetaData("Modality", reader.GetMetaData(0, "0008|0060").strip())
+    return image
 
 
 def write_mask_atomic(mask: np.ndarray, reference: sitk.Image, path: Path) -> Path:

@@ -1,0 +1,50 @@
+"""Write a small 3D image as a DICOM series (one file per slice), as a scanner would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+
+def write_dicom_series(image: sitk.Image, folder: Path, modality: str = "CT") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    image = sitk.Cast(image, sitk.sitkInt16)
+    direction = image.GetDirection()
+    orientation = "\\".join(f"{v:.6f}" for v in (direction[0], direction[3], direction[6],
+                                                  direction[1], direction[4], direction[7]))
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    study, series = "1.2.826.0.1.3680043.2.1125.1", "1.2.826.0.1.3680043.2.1125.2"
+    for k in range(image.GetDepth()):
+        slice_ = image[:, :, k]
+        position = image.TransformIndexToPhysicalPoint((0, 0, k))
+        tags = {
+            "0008|0016": "1.2.840.10008.5.1.4.1.1.2",
+            "0008|0018": f"{series}.{k + 1}",
+            "0008|0060": modality,
+            "0010|0010": "Phantom^Test",
+            "0010|0020": "PHANTOM1",
+            "0020|000d": study,
+            "0020|000e": series,
+            "0020|0013": str(k + 1),
+            "0020|0032": "\\".join(f"{v:.6f}" for v in position),
+            "0020|0037": orientation,
+            "0028|0030": f"{image.GetSpacing()[1]:.6f}\\{image.GetSpacing()[0]:.6f}",
+            "0018|0050": f"{image.GetSpacing()[2]:.6f}",
+            "0028|1052": "0",
+            "0028|1053": "1",
+        }
+        for key, value in tags.items():
+            slice_.SetMetaData(key, value)
+        writer.SetFileName(str(folder / f"slice{k:03d}.dcm"))
+        writer.Execute(slice_)
+
+
+def arrays_equal_on_same_grid(a: sitk.Image, b: sitk.Image, atol: float = 1e-3) -> bool:
+    same_grid = (a.GetSize() == b.GetSize()
+                 and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=atol)
+                 and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=atol)
+                 and np.allclose(a.GetDirection(), b.GetDirection(), atol=atol))
+    return same_grid and np.array_equal(sitk.GetArrayFromImage(a), sitk.GetArrayFromImage(b))
