@@ -96,24 +96,33 @@ def voi_from_clicks(
 
 @dataclass(frozen=True)
 class ModelGrid:
-    """An isotropic cubic grid of ``size`` voxels centred on a VOI, in the image's orientation.
+    """A cubic grid of ``size`` voxels centred on a VOI, in the image's orientation.
 
-    The VOI's largest edge spans the grid, so every lesion reaches the network at the same scale
-    (scale normalisation); shorter edges get extra context instead of a distorted lesion.
+    The VOI's largest edge (plus context) spans the grid, so every lesion reaches the network at
+    the same scale (scale normalisation). Shorter edges keep that spacing, and so the lesion's
+    shape, unless they are so short that they would get too few voxels: their spacing may then
+    be refined, by at most ``max_anisotropy``.
     """
 
     centre_index: np.ndarray  #: grid centre as a continuous image index (z, y, x)
-    grid_spacing: float  #: mm, isotropic
+    grid_spacing: np.ndarray  #: mm, (z, y, x)
     size: int
     image_spacing: np.ndarray  #: mm, (z, y, x)
 
     @classmethod
-    def around(cls, box: Box, image_spacing: np.ndarray, size: int,
-               context: float = 1.25) -> "ModelGrid":
+    def around(cls, box: Box, image_spacing: np.ndarray, size: int, context: float = 1.25,
+               max_anisotropy: float = 2.0) -> "ModelGrid":
         """``context`` > 1 leaves room around the VOI's largest edge too, so a lesion that
         reaches the VOI's border can be seen to do so."""
-        spacing = context * float(box.extent_mm(image_spacing).max()) / size
+        extent = context * box.extent_mm(image_spacing)
+        coarsest = float(extent.max()) / size
+        spacing = np.clip(extent / size, coarsest / max_anisotropy, coarsest)
         return cls(box.centre, spacing, size, np.asarray(image_spacing, dtype=float))
+
+    @property
+    def relative_spacing(self) -> np.ndarray:
+        """Voxel size in units of the coarsest axis, for distances measured in grid voxels."""
+        return self.grid_spacing / self.grid_spacing.max()
 
     @property
     def step(self) -> np.ndarray:
@@ -131,7 +140,7 @@ class ModelGrid:
     def reference(self, image: sitk.Image) -> sitk.Image:
         """An empty SimpleITK image with this grid's geometry, for ``sitk.Resample``."""
         ref = sitk.Image([self.size] * 3, sitk.sitkUInt8)
-        ref.SetSpacing([self.grid_spacing] * 3)
+        ref.SetSpacing([float(v) for v in self.grid_spacing[::-1]])
         ref.SetDirection(image.GetDirection())
         ref.SetOrigin(tuple(index_to_world(image, self.grid_to_image_index(np.zeros(3)))[0]))
         return ref
@@ -146,27 +155,26 @@ class ModelGrid:
 
 
 def resample_to_grid(image: sitk.Image, grid: ModelGrid, default: float) -> np.ndarray:
-    """Linear resampling of only the VOI onto the model grid, anti-aliased when downsampling."""
-    region = grid.image_region(shape_zyx(image), pad=3)
+    """Linear resampling of only the VOI onto the model grid.
+
+    When the grid is coarser than the image, the crop is first block-averaged by the integer
+    factor that fits (``BinShrink``: exact physical geometry, cheap anti-aliasing), so that
+    downsampling does not alias noise into the network's input.
+    """
+    factors = np.maximum(1, np.floor(grid.grid_spacing / spacing_zyx(image))).astype(int)
+    # pad by a whole bin: BinShrink drops a trailing partial bin
+    region = grid.image_region(shape_zyx(image), pad=int(factors.max()) + 2)
     start_xyz = [s.start for s in region][::-1]
     size_xyz = [s.stop - s.start for s in region][::-1]
     if min(size_xyz) <= 0:
         raise InputError("the volume of interest does not overlap the image")
-    crop = sitk.RegionOfInterest(image, size_xyz, start_xyz)
-    crop = sitk.Cast(crop, sitk.sitkFloat32)
-    sigma = _antialias_sigma(grid.grid_spacing, spacing_zyx(image))
-    if np.any(sigma > 0):
-        crop = sitk.DiscreteGaussian(crop, variance=[float(v) for v in (sigma**2)[::-1]],
-                                     maximumKernelWidth=64, useImageSpacing=True)
+    crop = sitk.Cast(sitk.RegionOfInterest(image, size_xyz, start_xyz), sitk.sitkFloat32)
+    factors = np.minimum(factors, np.maximum(1, np.asarray(size_xyz[::-1]) // 2))
+    if np.any(factors > 1):
+        crop = sitk.BinShrink(crop, [int(f) for f in factors[::-1]])
     out = sitk.Resample(crop, grid.reference(image), sitk.Transform(), sitk.sitkLinear,
                         float(default), sitk.sitkFloat32)
     return sitk.GetArrayFromImage(out)
-
-
-def _antialias_sigma(target: float, spacing: np.ndarray) -> np.ndarray:
-    """Gaussian sigma (mm) per axis that removes what a coarser grid cannot represent."""
-    sigma = 0.5 * np.sqrt(np.maximum(target**2 - spacing**2, 0.0))
-    return np.where(target > 1.5 * spacing, sigma, 0.0)
 
 
 def grid_to_image(

@@ -38,7 +38,7 @@ class SegmentationResult:
     mask: np.ndarray  #: uint8 (z, y, x) on the input image's grid
     modality: Modality
     grow_steps: int
-    grid_spacing_mm: float
+    grid_spacing_mm: tuple[float, float, float]  #: (z, y, x)
 
 
 def segment(
@@ -68,6 +68,7 @@ def segment(
             negative=grid.image_to_grid_index(negative),
             voi_lo=grid.image_to_grid_index(box.lo),
             voi_hi=grid.image_to_grid_index(box.hi),
+            spacing=grid.relative_spacing,
             previous_mask=_previous_on_grid(previous_mask, grid, image),
         )
         prob = segmenter.predict(case)
@@ -79,7 +80,7 @@ def segment(
     local = postprocess(prob_image > 0.5, positive - [s.start for s in region])
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
-    return SegmentationResult(mask, modality, step, grid.grid_spacing)
+    return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing))
 
 
 def _touching_faces(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -28,9 +28,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--intensity-weight", type=float, default=None)
+    parser.add_argument("--grid-size", type=int, default=None)
     args = parser.parse_args()
     torch.set_num_threads(2)
     segmenter = GeodesicSegmenter()
+    if args.grid_size is not None:
+        segmenter.grid_size = args.grid_size
     if args.intensity_weight is not None:
         segmenter.relative_intensity_weight = args.intensity_weight
     rows = []

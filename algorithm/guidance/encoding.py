@@ -55,13 +55,15 @@ def encode(
     negative: np.ndarray,
     previous_mask: np.ndarray | None = None,
     *,
+    spacing: np.ndarray = np.ones(3),
     intensity_weight: float,
     geodesic_scale: float,
     click_sigma: float,
 ) -> np.ndarray:
-    """Stack the network input, (5, D, H, W) float32; points are continuous grid indices."""
+    """Stack the network input, (5, D, H, W) float32; points are continuous grid indices and
+    ``spacing`` the grid's relative voxel size (distances are in coarsest-voxel units)."""
     shape = image.shape
-    distance = geodesic_distance(image, seed_mask(positive, shape), (1.0, 1.0, 1.0),
+    distance = geodesic_distance(image, seed_mask(positive, shape), spacing,
                                  intensity_weight=intensity_weight)
     geodesic = exponentialised_geodesic_map(distance, geodesic_scale * max(shape))
     prev = np.zeros(shape, np.float32) if previous_mask is None else previous_mask

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +17,7 @@ class GridCase:
     negative: np.ndarray  #: (M, 3), may be empty
     voi_lo: np.ndarray  #: the clicks' volume of interest on the grid, low corner
     voi_hi: np.ndarray  #: and high corner
+    spacing: np.ndarray = field(default_factory=lambda: np.ones(3))  #: relative voxel size
     previous_mask: np.ndarray | None = None  #: (D, H, W) in [0, 1], for refinement
 
 

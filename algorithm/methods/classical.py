@@ -21,7 +21,7 @@ from algorithm.methods.base import GridCase
 @dataclass
 class GeodesicSegmenter:
     name: str = "classical"
-    grid_size: int = 96
+    grid_size: int = 64
     #: cost of a full-contrast edge (1 normalised unit) relative to crossing the whole grid
     relative_intensity_weight: float = 1.0
     smoothing_sigma: float = 1.0  #: grid voxels, tames noise before the geodesic
@@ -29,17 +29,17 @@ class GeodesicSegmenter:
 
     def predict(self, case: GridCase) -> np.ndarray:
         shape = case.image.shape
-        image = ndimage.gaussian_filter(case.image, self.smoothing_sigma)
+        image = ndimage.gaussian_filter(case.image, self.smoothing_sigma / case.spacing)
         weight = self.relative_intensity_weight * max(shape)
         fg = seed_mask(star_points(case.positive), shape)
         bg = outside_box(shape, case.voi_lo, case.voi_hi) | seed_mask(case.negative, shape)
         fg &= ~bg
         if not fg.any():
             return np.zeros(shape, np.float32)
-        d_fg = geodesic_distance(image, fg, (1.0, 1.0, 1.0), weight, device=self.device)
+        d_fg = geodesic_distance(image, fg, case.spacing, weight, device=self.device)
         if not bg.any():
             return np.ones(shape, np.float32)
-        d_bg = geodesic_distance(image, bg, (1.0, 1.0, 1.0), weight, device=self.device)
+        d_bg = geodesic_distance(image, bg, case.spacing, weight, device=self.device)
         total = d_fg + d_bg
         return np.where(total > 0, d_bg / np.maximum(total, 1e-6), 0.5).astype(np.float32)
 

@@ -39,7 +39,7 @@ class NetworkSegmenter:
     def predict(self, case: GridCase) -> np.ndarray:
         g = self.card.guidance
         channels = encode(
-            case.image, case.positive, case.negative, case.previous_mask,
+            case.image, case.positive, case.negative, case.previous_mask, spacing=case.spacing,
             intensity_weight=g.geodesic_intensity_weight, geodesic_scale=g.geodesic_scale,
             click_sigma=g.click_sigma,
         )

@@ -66,7 +66,8 @@ def test_matches_dijkstra_on_random_volumes(shape, intensity_weight, n_seeds):
     assert max_relative_error(d, ref) < 1e-4  # observed: ~1e-7 (float32 rounding)
 
 
-@pytest.mark.parametrize("shape", [(1, 5, 6), (4, 1, 7), (6, 5, 1), (2, 2, 2), (1, 1, 9), (3, 1, 1)])
+@pytest.mark.parametrize("shape",
+                         [(1, 5, 6), (4, 1, 7), (6, 5, 1), (2, 2, 2), (1, 1, 9), (3, 1, 1)])
 def test_matches_dijkstra_on_thin_volumes(shape):
     rng = np.random.default_rng(7)
     image = rng.random(shape).astype(np.float32)
@@ -248,7 +249,8 @@ def test_many_seeds_take_the_mask_path():
         (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, 0, 1), {}, "spacing"),
         (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, -2, 1), {}, "spacing"),
         (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, np.nan, 1), {}, "spacing"),
-        (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, 1, 1), {"iterations": 0}, "iterations"),
+        (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, 1, 1), {"iterations": 0},
+         "iterations"),
         (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, 1, 1), {"iterations": 1.5},
          "iterations"),
         (np.zeros((3, 4, 5)), np.zeros((3, 4, 5), bool), (1, 1, 1), {"intensity_weight": -1},

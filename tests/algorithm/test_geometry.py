@@ -55,8 +55,10 @@ def test_model_grid_reference_agrees_with_index_mapping(geometry):
         np.testing.assert_allclose(actual, expected, atol=1e-6)
     np.testing.assert_allclose(grid.image_to_grid_index(grid.grid_to_image_index(
         np.array([1.5, 2.0, 3.0]))), [1.5, 2.0, 3.0])
-    # isotropic; the VOI's largest edge spans the grid less its context margin
-    assert grid.grid_spacing * 16 == pytest.approx(1.25 * box.extent_mm(spacing_zyx(image)).max())
+    # the VOI's largest edge plus context spans the grid; no axis more than 2x finer
+    assert grid.grid_spacing.max() * 16 == pytest.approx(
+        1.25 * box.extent_mm(spacing_zyx(image)).max())
+    assert grid.grid_spacing.min() >= grid.grid_spacing.max() / 2 - 1e-9
 
 
 def linear_world_image(shape, coefficients, **geometry):
@@ -78,7 +80,7 @@ def test_resampling_to_grid_is_exact_for_linear_fields(geometry):
     box = Box(lo=np.array([6.0, 12.0, 12.0]), hi=np.array([18.0, 28.0, 32.0]))
     # a grid as fine as the image's finest axis: no anti-aliasing, pure linear interpolation
     size = int(np.ceil(box.extent_mm(spacing).max() / spacing.min()))
-    grid = ModelGrid.around(box, spacing, size)
+    grid = ModelGrid.around(box, spacing, size, context=1.0, max_anisotropy=1.0)
     values = resample_to_grid(image, grid, default=0.0)
     inner = np.indices(values.shape).reshape(3, -1).T
     world = index_to_world(image, grid.grid_to_image_index(inner))
@@ -117,3 +119,10 @@ def test_downsampling_is_antialiased():
     grid = ModelGrid.around(box, spacing_zyx(image), 10)  # 4 mm voxels from 0.5 mm noise
     values = resample_to_grid(image, grid, default=0.0)
     assert values[values != 0].std() < 20.0  # plain interpolation would keep std ~ 100
+
+
+def test_block_averaging_leaves_no_holes_at_the_crop_edge():
+    image = make_image(np.full((200, 200, 200), 5.0, np.float32), spacing_xyz=(0.5, 0.5, 0.5))
+    box = Box(lo=np.array([60.0, 60.0, 60.0]), hi=np.array([140.0, 140.0, 140.0]))
+    grid = ModelGrid.around(box, spacing_zyx(image), 16, context=1.0)  # 2.5 mm: 5x averaging
+    np.testing.assert_allclose(resample_to_grid(image, grid, default=-1.0), 5.0, atol=1e-4)
