@@ -1,0 +1,1 @@
+"""Training-side tools: click simulation, dataset readers and synthetic lesion generation."""
