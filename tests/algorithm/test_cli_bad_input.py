@@ -132,7 +132,7 @@ def test_weights_that_do_not_match_the_card(good_case, tmp_path, capfd):
     inputs, _, _ = good_case
     folder = save_model(UNet3D(features=[4, 8]), ModelCard(
         name="t", version="0", architecture={"features": [4, 8]}, grid_size=16), tmp_path / "w")
-    card = json.loads((folder / "model_card.json").read_text())
+    card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
     card["architecture"]["features"] = [8, 16]
     (folder / "model_card.json").write_text(json.dumps(card))
     code, last = run(capfd, inputs, tmp_path / "out", "--weights", str(folder))

@@ -76,7 +76,7 @@ def test_batch_keeps_going_past_a_bad_case(tmp_path, capfd):
     assert code != 0 and last.startswith("error: 1 of 4 cases failed (b_bad)")
     assert sorted(p.name for p in out.glob("*.mha")) == ["a_good.mha", "c_good.mha",
                                                           "d_dicom.mha"]
-    report = json.loads((out / "batch_report.json").read_text())
+    report = json.loads((out / "batch_report.json").read_text(encoding="utf-8"))
     assert [f["case"] for f in report["failed"]] == ["b_bad"]
     assert "not valid JSON" in report["failed"][0]["error"]
 

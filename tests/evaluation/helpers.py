@@ -162,7 +162,7 @@ def strict_load(path: Path) -> dict:
     def refuse(constant: str) -> None:
         raise AssertionError(f"{constant} found in {path}")
 
-    data = json.loads(Path(path).read_text(), parse_constant=refuse)
+    data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=refuse)
     json.dumps(data, allow_nan=False)
     return data
 

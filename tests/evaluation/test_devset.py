@@ -50,6 +50,6 @@ def test_prepare_binarises_listed_labels_and_writes_groups(tmp_path: Path) -> No
     assert reference.array.sum() == 8 and not reference.array[3, 4, 4]
     assert reference.geometry.spacing_zyx == (2.0, 1.0, 1.0)
     assert read_mask(tmp_path / "out" / "dilate1" / "brats_x.mha").array.sum() > 8
-    rows = list(csv.DictReader((tmp_path / "out" / "groups.csv").open()))
+    rows = list(csv.DictReader((tmp_path / "out" / "groups.csv").open(encoding="utf-8")))
     assert rows == [{"case": "brats_x", "modality": "MR", "dataset": "brats", "region": "brain"}]
     assert modality_group("CT (uint8, pre-windowed)") == "CT"

@@ -68,12 +68,12 @@ def test_single_method_with_steps_writes_metrics_csv_plots_and_report(study: Pat
     assert steps["steps"] == [0, 1, 2] and steps["dsc"]["2"]["mean"] == 1.0
     assert steps["dsc"]["0"]["mean"] < steps["dsc"]["1"]["mean"] < 1.0
     assert metrics["aggregates"]["dsc"]["mean"] == 1.0  # headline: final step
-    rows = list(csv.DictReader((out / "mine" / "results.csv").open()))
+    rows = list(csv.DictReader((out / "mine" / "results.csv").open(encoding="utf-8")))
     assert [(r["case"], r["step"]) for r in rows[:2]] == [("c1", "0"), ("c1", "1")] and rows[0][
         "modality"
     ] == "CT"
     assert float(rows[0]["dsc"]) == pytest.approx(metrics["results"][0]["dsc"])
-    report = (out / "report.md").read_text()
+    report = (out / "report.md").read_text(encoding="utf-8")
     links = re.findall(r"\]\((plots/[^)]+\.png)\)", report)
     assert {Path(link).name for link in links} == {
         "dsc_by_modality.png",
@@ -116,7 +116,7 @@ def test_two_methods_get_wilcoxon_p_values_and_side_by_side_plots(study: Path) -
     for name, test in comparison["tests"].items():
         assert 0.0 <= test["p_value"] <= 1.0, name
     assert set(comparison["tests"]) >= {"hd95_mm", "assd_mm", "nsd_2mm", "volume_abs_error_ml"}
-    report = (out / "report.md").read_text()
+    report = (out / "report.md").read_text(encoding="utf-8")
     assert "Paired comparison: good vs shifted" in report and "| dsc |" in report
     for png in ("dsc_by_modality.png", "dsc_by_site.png", "bland_altman_volume_ml.png"):
         assert (out / "plots" / png).stat().st_size > 1000

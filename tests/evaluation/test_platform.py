@@ -74,7 +74,7 @@ def test_bundled_fixture_matches_its_expected_metrics(tmp_path: Path) -> None:
         ],
     )
     assert code == 0
-    expected = json.loads((FIXTURE / "expected_metrics.json").read_text())
+    expected = json.loads((FIXTURE / "expected_metrics.json").read_text(encoding="utf-8"))
     assert differences(expected, strict_load(out / "metrics.json"), "$", 1e-6, 1e-6) == []
 
 
