@@ -1,0 +1,120 @@
+"""Network vs classical vs six-click ellipsoid on held-out dev lesions, as issue #3 asks.
+
+For each validation case of the shipped model (its card lists them) and each seed: six
+simulated clicks (reference protocol); one centre click; then 1, 3 and 5 error-driven
+corrective clicks fed back with the previous mask. DSC on the original grid; mean ± SD per group
+and overall; inference time per case and peak memory of this process.
+
+    python benchmarks/bench_interactive_dev.py [--seeds 5] [--weights algorithm/weights]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import defaultdict
+
+import numpy as np
+import SimpleITK as sitk
+import torch
+
+from dev_lesions import DEFAULT_MANIFEST, dice  # noqa: I001  (benchmarks/ is on sys.path)
+
+from algorithm.geometry import index_to_world
+from algorithm.methods.classical import GeodesicSegmenter
+from algorithm.methods.network import NetworkSegmenter
+from algorithm.network.weights import PACKAGE_WEIGHTS_DIR, read_card
+from algorithm.pipeline import segment
+from algorithm.prompts import Clicks
+from training.datasets import read_manifest
+from training.interaction import (centre_click, corrective_click, ellipsoid_from_clicks,
+                                  six_point_clicks)
+from training.validation import load_validation_cases
+
+STEPS = (1, 3, 5)
+
+
+def run_case(vc, network, classical, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    clicks = six_point_clicks(vc.mask, vc.spacing, rng).astype(float)
+    world = lambda idx: index_to_world(vc.image, np.asarray(idx, dtype=float).reshape(-1, 3))
+    out: dict[str, float] = {}
+    start = time.perf_counter()
+    first = segment(vc.image, Clicks.from_points(world(clicks)), network).mask
+    out["seconds"] = time.perf_counter() - start
+    out["network"] = dice(first, vc.mask)
+    out["classical"] = dice(segment(vc.image, Clicks.from_points(world(clicks)), classical).mask,
+                            vc.mask)
+    out["ellipsoid"] = dice(ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing), vc.mask)
+    centre = centre_click(vc.mask, vc.spacing).astype(float)
+    out["network_1click"] = dice(segment(vc.image, Clicks.from_points(world(centre)),
+                                         network).mask, vc.mask)
+    out["classical_1click"] = dice(segment(vc.image, Clicks.from_points(world(centre)),
+                                           classical).mask, vc.mask)
+    positive, negative, mask = list(clicks), [], first
+    for step in range(1, max(STEPS) + 1):
+        click = corrective_click(mask.astype(bool), vc.mask, vc.spacing)
+        if click is not None:
+            (positive if click[1] else negative).append(np.asarray(click[0], dtype=float))
+            previous = sitk.GetImageFromArray(mask.astype(np.uint8))
+            previous.CopyInformation(vc.image)
+            mask = segment(vc.image, Clicks.from_points(world(positive),
+                                                        world(negative) if negative else None),
+                           network, previous_mask=previous).mask
+        if step in STEPS:
+            out[f"network_{step}corr"] = dice(mask, vc.mask)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--weights", default=str(PACKAGE_WEIGHTS_DIR))
+    parser.add_argument("--json", default=None, help="also write the per-case rows here")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    if not DEFAULT_MANIFEST.is_file():
+        print(f"SKIPPED: no dev lesions at {DEFAULT_MANIFEST}")
+        return
+    card = read_card(__import__("pathlib").Path(args.weights))
+    held_out = set(card.training.get("validation_cases", []))
+    cases = [c for c in read_manifest(DEFAULT_MANIFEST) if c.case_id in held_out]
+    network = NetworkSegmenter.from_folder(__import__("pathlib").Path(args.weights),
+                                           torch.device("cpu"))
+    classical = GeodesicSegmenter()
+    rows = []
+    for vc in load_validation_cases(cases):
+        for seed in range(args.seeds):
+            rows.append({"case": vc.case.case_id, "group": vc.case.group, "seed": seed,
+                         **run_case(vc, network, classical, seed)})
+        mine = [r for r in rows if r["case"] == vc.case.case_id]
+        print(f"{vc.case.case_id:38s} net {np.mean([r['network'] for r in mine]):.3f} "
+              f"cls {np.mean([r['classical'] for r in mine]):.3f} "
+              f"ell {np.mean([r['ellipsoid'] for r in mine]):.3f} "
+              f"3corr {np.mean([r['network_3corr'] for r in mine]):.3f}", flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+    keys = ["network", "classical", "ellipsoid", "network_1click", "classical_1click"] + [
+        f"network_{s}corr" for s in STEPS]
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["group"]].append(r)
+    header = f"{'group':11s} {'n':>2s} " + " ".join(f"{k:>16s}" for k in keys)
+    print("\nDSC mean ± SD over cases x seeds (six clicks unless named)\n" + header)
+    for group, rs in sorted(groups.items()) + [("overall", rows)]:
+        cells = " ".join(f"{np.mean([r[k] for r in rs]):7.3f} ± {np.std([r[k] for r in rs]):.3f}"
+                         for k in keys)
+        print(f"{group:11s} {len({r['case'] for r in rs}):2d} {cells}")
+    seconds = [r["seconds"] for r in rows]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "
+          f"median {np.median(seconds):.2f} s, max {max(seconds):.2f} s; "
+          f"peak memory of this process {peak:.2f} GiB")
+    print(f"weights: {args.weights} ({card.version}); held-out cases: {len(cases)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The training package end to end on tiny synthetic data: samples, losses, a short run that
+exports loadable weights, and resume that continues exactly where an interruption stopped."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+import torch
+
+from algorithm.methods.network import NetworkSegmenter
+from algorithm.network.weights import load_model
+from algorithm.phantom import make_phantom
+from training.config import TrainConfig
+from training.losses import deep_supervision_loss, deep_supervision_weights, dice_ce_loss
+from training.samples import SampleConfig, add_corrections, flawed_prediction, make_sample
+from training.sources import LesionExample
+from training.export import export
+from training.train import main as train_main, poly_lr, train
+
+TINY = dict(epochs=2, steps_per_epoch=2, batch_size=1, grid_size=32, features=[4, 8, 16],
+            threads=1, synthetic_fraction=0.0, n_folds=2, fold=0)
+
+
+def phantom_example(modality="CT", seed=0) -> tuple[LesionExample, object]:
+    phantom = make_phantom(modality, shape=(24, 64, 64), seed=seed)
+    image = sitk.GetArrayFromImage(phantom.image).astype(np.float32)
+    mask = sitk.GetArrayFromImage(phantom.mask).astype(bool)
+    spacing = np.asarray(phantom.image.GetSpacing())[::-1]
+    return LesionExample(image, mask, spacing, modality, "phantom"), phantom
+
+
+@pytest.fixture(scope="module")
+def nnunet_folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("Dataset001_Phantoms")
+    (root / "imagesTr").mkdir()
+    (root / "labelsTr").mkdir()
+    for i, modality in enumerate(["CT", "CT", "CT", "CT"]):
+        _, phantom = phantom_example(modality, seed=i)
+        sitk.WriteImage(phantom.image, str(root / "imagesTr" / f"case{i:03d}_0000.nii.gz"))
+        sitk.WriteImage(phantom.mask, str(root / "labelsTr" / f"case{i:03d}.nii.gz"))
+    (root / "dataset.json").write_text(json.dumps({
+        "channel_names": {"0": "CT"}, "labels": {"background": 0, "tumour": 1},
+        "numTraining": 4, "file_ending": ".nii.gz"}), encoding="utf-8")
+    return root
+
+
+def test_sample_matches_the_inference_contract():
+    example, _ = phantom_example()
+    x, y = make_sample(example, np.random.default_rng(0),
+                       SampleConfig(grid_size=32, p_refine=0.0, augment=False))
+    assert x.shape == (5, 32, 32, 32) and x.dtype == np.float32 and y.shape == (32, 32, 32)
+    assert 0.02 < y.mean() < 0.6  # the lesion fills much of the grid: scale normalisation
+    peaks = np.argwhere(x[2] == x[2].max())
+    assert y[tuple(peaks[0])] == 1  # a positive click lies on the lesion
+    assert x[3].max() == 0 and x[4].max() == 0  # no negative clicks, no previous mask
+    assert x[1].max() == pytest.approx(1.0)  # geodesic map is 1 at the clicks
+
+
+def test_refinement_samples_carry_a_previous_mask_and_corrections():
+    example, _ = phantom_example()
+    x, y = make_sample(example, np.random.default_rng(3),
+                       SampleConfig(grid_size=32, p_refine=1.0, augment=False))
+    assert x[4].any() and not np.array_equal(x[4] > 0.5, y.astype(bool))
+
+
+def test_corrective_clicks_point_at_the_errors():
+    target = np.zeros((20, 20, 20), bool)
+    target[5:15, 5:15, 5:15] = True
+    previous = target.copy()
+    previous[5:15, 5:15, 10:15] = False  # half missed
+    pos, neg = add_corrections(previous, target, np.zeros((0, 3)), np.zeros((0, 3)),
+                               np.ones(3), np.random.default_rng(0), 1)
+    assert len(pos) == 1 and len(neg) == 0
+    assert target[tuple(pos[0].astype(int))] and not previous[tuple(pos[0].astype(int))]
+    rng = np.random.default_rng(0)
+    flawed = [flawed_prediction(target, np.array([[10, 10, 10]]), rng) for _ in range(10)]
+    assert all(f.shape == target.shape for f in flawed) and any((f != target).any() for f in flawed)
+
+
+def test_losses():
+    target = torch.zeros(1, 8, 8, 8, dtype=torch.long)
+    target[:, 2:6, 2:6, 2:6] = 1
+    perfect = torch.stack([(target == 0).float(), (target == 1).float()], 1) * 20 - 10
+    wrong = -perfect
+    assert dice_ce_loss(perfect, target) < 0.01 < 1.0 < dice_ce_loss(wrong, target)
+    outputs = [perfect, perfect[:, :, ::2, ::2, ::2]]
+    assert deep_supervision_loss(outputs, target) < 0.05
+    assert deep_supervision_weights(3) == pytest.approx([2 / 3, 1 / 3, 0.0])
+    assert poly_lr(1.0, 0, 10) == 1.0 and poly_lr(1.0, 9, 10) < 0.2
+
+
+def test_tiny_run_exports_weights_the_algorithm_loads(nnunet_folder, tmp_path):
+    out = tmp_path / "run"
+    assert train_main(["--nnunet", str(nnunet_folder), "--out", str(out), "--epochs", "2",
+                       "--steps-per-epoch", "2", "--batch-size", "1", "--grid-size", "32",
+                       "--features", "4", "8", "16", "--threads", "1",
+                       "--synthetic-fraction", "0.0"]) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text("utf-8").splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert all(0.0 <= r["val_dsc"] <= 1.0 and np.isfinite(r["train_loss"]) for r in log)
+    assert (out / "curves.png").stat().st_size > 1000
+    model, card = load_model(out / "best")
+    assert card.grid_size == 32 and card.architecture.features == [4, 8, 16]
+    validation = set(card.training["validation_cases"])
+    assert validation and {c["case"] for c in card.training["cases"]}.isdisjoint(validation)
+    assert card.training["commit"]
+    NetworkSegmenter(model, card, torch.device("cpu"))
+    shipped = export(out / "best", tmp_path / "package-weights")
+    assert load_model(shipped)[1].training["validation_cases"] == sorted(validation) or \
+        set(load_model(shipped)[1].training["validation_cases"]) == validation
+
+
+def test_resume_continues_exactly(nnunet_folder, tmp_path):
+    straight = TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "straight", **TINY)
+    train(straight)
+    interrupted = TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "resumed", **TINY)
+    train(interrupted, stop_after=1)  # as if the machine went away after epoch 1
+    state = torch.load(tmp_path / "resumed/checkpoint_latest.pt", weights_only=True)
+    assert state["epoch"] == 1
+    train(interrupted, resume=True)
+    a = torch.load(tmp_path / "straight/checkpoint_latest.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "resumed/checkpoint_latest.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

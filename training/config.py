@@ -1,0 +1,33 @@
+"""Everything a training run depends on, saved beside its checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manifests: list[Path] = Field(default_factory=list)  #: dev-lesions style manifest.json
+    nnunet_folders: list[Path] = Field(default_factory=list)  #: imagesTr/labelsTr/dataset.json
+    backgrounds: list[Path] = Field(default_factory=list)  #: lesion-free volumes for synthesis
+    out: Path = Path("runs/default")
+    n_folds: int = 2
+    fold: int = 0  #: held-out fold; -1 trains on everything (no validation)
+    seed: int = 0
+    epochs: int = 40
+    steps_per_epoch: int = 50
+    batch_size: int = 2
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 3e-5
+    features: list[int] = Field(default_factory=lambda: [12, 24, 48, 96, 128])
+    grid_size: int = 64
+    synthetic_fraction: float = 0.5  #: share of samples with synthetic/transplanted lesions
+    p_refine: float = 0.3
+    device: str = "cpu"
+    amp: bool = False  #: bfloat16/float16 autocast on CUDA
+    threads: int = 0  #: torch CPU threads, 0 = all cores
+    val_seeds: list[int] = Field(default_factory=lambda: [0])

@@ -1,0 +1,57 @@
+"""Ship a trained model: ``python -m training.export runs/NAME/best [algorithm/weights]``.
+
+Copies ``model.safetensors`` and ``model_card.json`` into the package (the weights the algorithm
+and the container load by default), after checking that the algorithm loads them and that the
+card names its training and validation data and the licence that follows for the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from algorithm.network.weights import CARD_NAME, PACKAGE_WEIGHTS_DIR, load_model
+from training.config import TrainConfig
+from training.datasets import patient_split, read_manifest, read_nnunet_folder
+
+
+def complete_card(card: dict) -> dict:
+    """Fill in the validation case list for runs whose card predates that field."""
+    training = card.setdefault("training", {})
+    if "validation_cases" not in training and "config" in training:
+        config = TrainConfig(**training["config"])
+        cases = [c for m in config.manifests if m.is_file() for c in read_manifest(m)]
+        cases += [c for f in config.nnunet_folders if f.is_dir() for c in read_nnunet_folder(f)]
+        if cases and config.fold >= 0:
+            _, val = patient_split(cases, config.n_folds, config.fold, config.seed)
+            training["validation_cases"] = [c.case_id for c in val]
+    return card
+
+
+def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR) -> Path:
+    load_model(source)  # refuses anything the algorithm could not load
+    card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
+    if not card["training"].get("cases"):
+        raise SystemExit("error: the model card lists no training cases")
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / card.get("weights_file", "model.safetensors"),
+                    target / card.get("weights_file", "model.safetensors"))
+    (target / CARD_NAME).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    load_model(target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__)
+    parser.add_argument("source", type=Path, help="a run's best/ folder")
+    parser.add_argument("target", type=Path, nargs="?", default=PACKAGE_WEIGHTS_DIR)
+    args = parser.parse_args(argv)
+    print(f"exported to {export(args.source, args.target)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

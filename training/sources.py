@@ -1,0 +1,145 @@
+"""Where training lesions come from: real labelled cases, and synthetic lesions placed in real
+anatomy (CT in Hounsfield units needs soft-tissue lesions that the dev data lacks).
+
+Every source yields ``LesionExample``s in memory; the grid sampling that turns one into a network
+input lives in ``training.samples`` and uses the algorithm's own geometry and preprocessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import SimpleITK as sitk
+
+from algorithm.preprocessing import Modality, detect_modality
+from training.datasets import Case, load_case
+from training.synthesis import generate_lesion_sample, transplant_lesion
+
+
+@dataclass
+class LesionExample:
+    image: np.ndarray  #: float32 (z, y, x)
+    mask: np.ndarray  #: bool, one lesion
+    spacing: np.ndarray  #: mm (z, y, x)
+    modality: Modality  #: as the algorithm would detect it (pre-windowed CT counts as MR)
+    source: str
+
+
+class Source(Protocol):
+    def draw(self, rng: np.random.Generator) -> LesionExample: ...
+
+
+@dataclass
+class LoadedCase:
+    case: Case
+    images: list[np.ndarray]  #: one per channel / sequence, float32
+    mask: np.ndarray
+    spacing: np.ndarray
+    modality: Modality
+
+
+def load_cases(cases: list[Case]) -> list[LoadedCase]:
+    loaded = []
+    for case in cases:
+        images, label = load_case(case)
+        modality = detect_modality(images[0])
+        arrays = [sitk.GetArrayFromImage(im).astype(np.float32) for im in images]
+        mask = sitk.GetArrayFromImage(label).astype(bool)
+        spacing = np.asarray(images[0].GetSpacing(), dtype=float)[::-1]
+        loaded.append(LoadedCase(case, arrays, mask, spacing, modality))
+    return loaded
+
+
+@dataclass
+class RealLesions:
+    """Labelled lesions as they are; each image of a multi-sequence case is its own sample, so
+    the network learns lesions across MRI sequences."""
+
+    cases: list[LoadedCase]
+
+    def draw(self, rng: np.random.Generator) -> LesionExample:
+        c = self.cases[int(rng.integers(len(self.cases)))]
+        image = c.images[int(rng.integers(len(c.images)))]
+        return LesionExample(image, c.mask, c.spacing, c.modality, f"real:{c.case.case_id}")
+
+
+@dataclass
+class Background:
+    image: np.ndarray
+    spacing: np.ndarray
+    modality: Modality
+    avoid: np.ndarray | None
+    name: str
+
+
+def backgrounds_from(cases: list[LoadedCase], extra: list[Path] = ()) -> list[Background]:
+    """Dev cases away from their lesions, plus lesion-free volumes such as a brain template."""
+    out = [Background(c.images[i], c.spacing, c.modality, c.mask, f"{c.case.case_id}[{i}]")
+           for c in cases for i in range(len(c.images))]
+    for path in extra:
+        image = sitk.ReadImage(str(path))
+        out.append(Background(sitk.GetArrayFromImage(image).astype(np.float32),
+                              np.asarray(image.GetSpacing(), dtype=float)[::-1],
+                              detect_modality(image), None, Path(path).name))
+    return out
+
+
+@dataclass
+class SyntheticLesions:
+    """A synthetic lesion, or a real one transplanted, inserted into a random crop of a
+    background. Crops keep insertion fast and vary the anatomy around each lesion."""
+
+    backgrounds: list[Background]
+    donors: list[LoadedCase]
+    crop_mm: float = 160.0
+    p_transplant: float = 0.25
+
+    max_tries: int = 8
+
+    def draw(self, rng: np.random.Generator) -> LesionExample:
+        """Placement can fail in a crop with too little tissue: then try another crop."""
+        for _ in range(self.max_tries):
+            try:
+                return self._draw_once(rng)
+            except RuntimeError:
+                continue
+        raise RuntimeError(f"no lesion could be placed in {self.max_tries} random crops")
+
+    def _draw_once(self, rng: np.random.Generator) -> LesionExample:
+        bg = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+        region = _random_crop(bg.image.shape, bg.spacing, self.crop_mm, rng)
+        image = bg.image[region]
+        avoid = bg.avoid[region] if bg.avoid is not None else None
+        donors = [d for d in self.donors if d.modality == bg.modality]
+        if donors and rng.random() < self.p_transplant:
+            donor = donors[int(rng.integers(len(donors)))]
+            src = donor.images[int(rng.integers(len(donor.images)))]
+            out, mask = transplant_lesion(src, donor.mask, donor.spacing, image, bg.spacing,
+                                          bg.modality, rng, avoid_mask=avoid)
+            kind = f"transplant:{donor.case.case_id}->{bg.name}"
+        else:
+            out, mask = generate_lesion_sample(image, bg.spacing, bg.modality, rng,
+                                               avoid_mask=avoid)
+            kind = f"synthetic:{bg.name}"
+        return LesionExample(out.astype(np.float32), mask, bg.spacing, bg.modality, kind)
+
+
+def _random_crop(shape, spacing, crop_mm: float, rng: np.random.Generator):
+    size = np.minimum(np.asarray(shape), np.ceil(crop_mm / np.asarray(spacing)).astype(int))
+    start = [int(rng.integers(0, s - c + 1)) for s, c in zip(shape, size)]
+    return tuple(slice(a, a + int(c)) for a, c in zip(start, size))
+
+
+@dataclass
+class Mixture:
+    """Draw from each source with a fixed probability."""
+
+    sources: list[Source]
+    weights: list[float]
+
+    def draw(self, rng: np.random.Generator) -> LesionExample:
+        p = np.asarray(self.weights, dtype=float)
+        return self.sources[int(rng.choice(len(self.sources), p=p / p.sum()))].draw(rng)

@@ -1,0 +1,274 @@
+"""Train the interactive 3D U-Net: ``python -m training.train --nnunet DIR --out runs/NAME``.
+
+nnU-Net-style practice scaled to small machines: samples simulated afresh every step (clicks,
+refinement, synthetic lesions), intensity augmentation and flips, Dice + CE with deep supervision,
+poly learning-rate decay, deterministic per-step seeds, a checkpoint every epoch (``--resume``
+continues an interrupted run exactly), validation on held-out patients through the full inference
+pipeline, a log with loss and validation DSC per epoch, and a PNG of the curves. Multi-GPU:
+``torchrun --nproc_per_node N -m training.train ... --device cuda``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from algorithm.methods.network import NetworkSegmenter
+from algorithm.network.model_card import Architecture, GuidanceSettings, ModelCard
+from algorithm.network.unet import UNet3D
+from algorithm.network.weights import save_model
+from training.config import TrainConfig
+from training.datasets import Case, patient_split, read_manifest, read_nnunet_folder
+from training.losses import deep_supervision_loss
+from training.samples import SampleConfig, make_sample
+from training.sources import (
+    Mixture, RealLesions, SyntheticLesions, backgrounds_from, load_cases,
+)
+from training.validation import load_validation_cases, validate
+
+CHECKPOINT = "checkpoint_latest.pt"
+
+
+def read_cases(config: TrainConfig) -> list[Case]:
+    cases = [c for m in config.manifests for c in read_manifest(m)]
+    cases += [c for f in config.nnunet_folders for c in read_nnunet_folder(f)]
+    if not cases:
+        raise SystemExit("error: no training cases (give --manifest or --nnunet)")
+    return cases
+
+
+def split(config: TrainConfig, cases: list[Case]) -> tuple[list[Case], list[Case]]:
+    if config.fold < 0:
+        return cases, []
+    return patient_split(cases, config.n_folds, config.fold, config.seed)
+
+
+def build_model(config: TrainConfig) -> UNet3D:
+    torch.manual_seed(config.seed)
+    return UNet3D(in_channels=5, out_channels=2, features=config.features, deep_supervision=True)
+
+
+def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
+               epoch: int, val: list[Case] = ()) -> ModelCard:
+    licences = sorted({c.licence for c in train if c.licence})
+    return ModelCard(
+        name="lesionseg-unet",
+        version=f"{time.strftime('%Y.%m.%d')}-e{epoch}",
+        architecture=Architecture(features=config.features),
+        grid_size=config.grid_size,
+        guidance=GuidanceSettings(),
+        training={
+            "commit": _git_commit(),
+            "epochs_completed": epoch,
+            "config": json.loads(config.model_dump_json()),
+            "cases": [{"case": c.case_id, "patient": c.patient_id, "group": c.group,
+                       "licence": c.licence} for c in train],
+            "validation_cases": [c.case_id for c in val],
+            "synthetic_backgrounds": [str(p.name) for p in config.backgrounds],
+        },
+        validation=val_summary or {},
+        licence=_weights_licence(licences),
+    )
+
+
+def _weights_licence(licences: list[str]) -> str:
+    restrictive = [lic for lic in licences if "NC" in lic.upper() or "NON-COMMERCIAL" in lic.upper()]
+    note = ("Non-commercial use only: trained on data under " + "; ".join(restrictive)
+            if restrictive else "Training data licences: " + "; ".join(licences))
+    return note
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def poly_lr(base: float, step: int, total: int, exponent: float = 0.9) -> float:
+    return base * (1 - min(step, total - 1) / total) ** exponent
+
+
+def batch(source, rng: np.random.Generator, config: TrainConfig, sample_config: SampleConfig):
+    xs, ys = zip(*(make_sample(source.draw(rng), rng, sample_config)
+                   for _ in range(config.batch_size)))
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)).long()
+
+
+def save_checkpoint(path: Path, model, optimizer, epoch: int, best: float, history: list) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "epoch": epoch, "best": best, "history": json.dumps(history)}, tmp)
+    os.replace(tmp, path)
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    ax[0].plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    ax[0].set_xlabel("epoch")
+    ax[0].legend()
+    val = [h for h in history if "val_dsc" in h]
+    if val:
+        ax[1].plot([h["epoch"] for h in val], [h["val_dsc"] for h in val], label="network")
+        ax[1].plot([h["epoch"] for h in val], [h["val_ellipsoid_dsc"] for h in val], "--",
+                   label="six-click ellipsoid")
+        ax[1].set_ylabel("validation DSC (full pipeline)")
+        ax[1].set_xlabel("epoch")
+        ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Path:
+    """Run (or, with ``resume``, continue) training; ``stop_after`` > 0 ends this invocation
+    after that many epochs, leaving a checkpoint to resume from (training in chunks)."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    if distributed:
+        dist.init_process_group("nccl" if config.device.startswith("cuda") else "gloo")
+        rank = dist.get_rank()
+        if config.device.startswith("cuda"):
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    device = torch.device(f"cuda:{torch.cuda.current_device()}" if config.device.startswith("cuda")
+                          else "cpu")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    cases = read_cases(config)
+    train_cases, val_cases = split(config, cases)
+    loaded = load_cases(train_cases)
+    sources, weights = [RealLesions(loaded)], [1.0 - config.synthetic_fraction]
+    if config.synthetic_fraction > 0:
+        sources.append(SyntheticLesions(backgrounds_from(loaded, config.backgrounds), loaded))
+        weights.append(config.synthetic_fraction)
+    source = Mixture(sources, weights)
+    validation = load_validation_cases(val_cases) if rank == 0 else []
+    sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine)
+
+    model = build_model(config).to(device)
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=0.99, nesterov=True,
+                                    weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr,
+                                      weight_decay=config.weight_decay)
+    start_epoch, best, history = 0, -1.0, []
+    if resume and (out / CHECKPOINT).is_file():
+        state = torch.load(out / CHECKPOINT, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, best, history = state["epoch"], state["best"], json.loads(state["history"])
+        if rank == 0:
+            print(f"resumed from epoch {start_epoch} (best validation DSC {best:.3f})",
+                  file=sys.stderr)
+    total = config.epochs * config.steps_per_epoch
+    use_amp = config.amp and device.type == "cuda"
+
+    last_epoch = config.epochs if stop_after <= 0 else min(config.epochs, start_epoch + stop_after)
+    for epoch in range(start_epoch, last_epoch):
+        net.train()
+        losses = []
+        started = time.perf_counter()
+        bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
+                   disable=rank != 0, file=sys.stderr, dynamic_ncols=True)
+        for step in bar:
+            it = epoch * config.steps_per_epoch + step
+            for group in optimizer.param_groups:
+                group["lr"] = poly_lr(config.lr, it, total)
+            rng = np.random.default_rng([config.seed, epoch, step, rank])
+            x, y = batch(source, rng, config, sample_config)
+            x, y = x.to(device), y.to(device)
+            with torch.autocast(device.type, enabled=use_amp):
+                outputs = net(x)
+            loss = deep_supervision_loss([o.float() for o in outputs], y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 12.0)
+            optimizer.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        if rank != 0:
+            continue
+        record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+                  "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": round(time.perf_counter() - started, 1)}
+        summary = None
+        if validation:
+            model.eval()
+            card = model_card(config, train_cases, None, epoch + 1, val_cases)
+            summary = validate(NetworkSegmenter(model, card, device), validation,
+                               seeds=config.val_seeds)
+            record.update(val_dsc=summary["dsc"], val_ellipsoid_dsc=summary["ellipsoid_dsc"])
+        history.append(record)
+        with open(out / "log.jsonl", "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+        print(json.dumps(record), file=sys.stderr)
+        score = summary["dsc"] if summary else -record["train_loss"]
+        if score > best:
+            best = score
+            eval_model = UNet3D(features=config.features, deep_supervision=False)
+            eval_model.load_state_dict(model.state_dict())
+            save_model(eval_model, model_card(config, train_cases, summary, epoch + 1, val_cases),
+                       out / "best")
+        save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history)
+        plot_curves(history, out / "curves.png")
+    if distributed:
+        dist.destroy_process_group()
+    return out / "best"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
+    p.add_argument("--manifest", dest="manifests", type=Path, action="append", default=[])
+    p.add_argument("--nnunet", dest="nnunet_folders", type=Path, action="append", default=[])
+    p.add_argument("--background", dest="backgrounds", type=Path, action="append", default=[])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--resume", action="store_true", help="continue from out/checkpoint_latest.pt")
+    p.add_argument("--stop-after", type=int, default=0,
+                   help="end after this many epochs in this invocation (resume later)")
+    for name, field in TrainConfig.model_fields.items():
+        if name in ("manifests", "nnunet_folders", "backgrounds", "out"):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            p.add_argument(flag, action="store_true", default=None)
+        elif name in ("features", "val_seeds"):
+            p.add_argument(flag, type=int, nargs="+", default=None)
+        else:
+            p.add_argument(flag, type=type(field.default), default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = vars(build_parser().parse_args(argv))
+    resume, stop_after = args.pop("resume"), args.pop("stop_after")
+    config = TrainConfig(**{k: v for k, v in args.items() if v is not None})
+    best = train(config, resume=resume, stop_after=stop_after)
+    print(f"best weights: {best}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
