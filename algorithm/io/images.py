@@ -93,14 +93,24 @@ def write_mask_atomic(mask: np.ndarray, reference: sitk.Image, path: Path) -> Pa
     path = Path(path)
     out = sitk.GetImageFromArray(np.ascontiguousarray(mask, dtype=np.uint8))
     out.CopyInformation(reference)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=image_suffix(path) or ".mha",
-                               dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=image_suffix(path) or ".mha",
+                                   dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write the mask to {path.parent}: {exc.strerror}") from None
     os.close(fd)
     try:
         sitk.WriteImage(out, tmp, useCompression=True)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide masks from other users
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

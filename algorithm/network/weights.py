@@ -82,4 +82,6 @@ def save_model(model: UNet3D, card: ModelCard, folder: Path) -> Path:
     save_file(state, str(folder / card.weights_file), metadata={"name": card.name,
                                                                "version": card.version})
     (folder / CARD_NAME).write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    for name in (card.weights_file, CARD_NAME):  # readable by the container's other users
+        (folder / name).chmod(0o644)
     return folder

@@ -148,3 +148,25 @@ def test_real_process_reports_on_last_stderr_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: clicks file")
     assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_is_a_clear_error(good_case, tmp_path, capfd):
+    inputs, _, _ = good_case
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be")
+    code, last = run(capfd, inputs, blocker)
+    assert code == 2 and last.startswith("error: cannot write the mask"), last
+
+
+def test_mask_is_readable_by_other_users(good_case, tmp_path, capfd):
+    import os
+    import stat
+
+    inputs, _, _ = good_case
+    old = os.umask(0o022)
+    try:
+        assert run(capfd, inputs, tmp_path / "out")[0] == 0
+    finally:
+        os.umask(old)
+    mask = tmp_path / "out/images/lesion-segmentation/case.mha"
+    assert stat.S_IMODE(mask.stat().st_mode) == 0o644
