@@ -165,7 +165,7 @@ class _Layout:
 
 #: Planes up to this many voxels are swept on one CPU thread: intra-op threading of such small
 #: tensors costs more than it saves, and several times more on a busy machine (measured 8x).
-_SINGLE_THREAD_PLANE = 128 * 128
+_SINGLE_THREAD_PLANE = 96 * 96
 
 
 def _plane_sizes(shape: tuple[int, ...]) -> list[int]:
