@@ -31,7 +31,8 @@ def deep_supervision_loss(outputs: list[torch.Tensor] | torch.Tensor,
         return dice_ce_loss(outputs, target)
     loss = outputs[0].new_zeros(())
     for weight, out in zip(deep_supervision_weights(len(outputs)), outputs):
-        if weight == 0:
+        if weight == 0:  # keep the head in the graph: DDP wants a gradient for every parameter
+            loss = loss + 0.0 * out.sum()
             continue
         t = target
         if out.shape[2:] != target.shape[1:]:

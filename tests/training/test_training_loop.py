@@ -123,3 +123,22 @@ def test_resume_continues_exactly(nnunet_folder, tmp_path):
     a = torch.load(tmp_path / "straight/checkpoint_latest.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "resumed/checkpoint_latest.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_multi_process_training_with_torchrun(nnunet_folder, tmp_path):
+    """DDP as multi-GPU users run it, here on CPU with the gloo backend and two processes."""
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    out = tmp_path / "ddp"
+    proc = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training.train",
+         "--nnunet", str(nnunet_folder), "--out", str(out), "--epochs", "1",
+         "--steps-per-epoch", "2", "--batch-size", "1", "--grid-size", "32",
+         "--features", "4", "8", "16", "--threads", "1", "--synthetic-fraction", "0.0"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len((out / "log.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    load_model(out / "best")
