@@ -24,6 +24,7 @@ from dev_lesions import DEFAULT_MANIFEST, dice  # noqa: I001  (benchmarks/ is on
 
 from algorithm.geometry import index_to_world
 from algorithm.methods.classical import GeodesicSegmenter
+from algorithm.methods.ensemble import AverageSegmenter
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.network.weights import PACKAGE_WEIGHTS_DIR, read_card
 from algorithm.pipeline import segment
@@ -47,6 +48,8 @@ def run_case(vc, network, classical, seed: int) -> dict:
     out["network"] = dice(first, vc.mask)
     out["classical"] = dice(segment(vc.image, Clicks.from_points(world(clicks)), classical).mask,
                             vc.mask)
+    out["net+classical"] = dice(segment(vc.image, Clicks.from_points(world(clicks)),
+                                        AverageSegmenter([network, classical])).mask, vc.mask)
     out["ellipsoid"] = dice(ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing), vc.mask)
     centre = centre_click(vc.mask, vc.spacing).astype(float)
     out["network_1click"] = dice(segment(vc.image, Clicks.from_points(world(centre)),
@@ -97,7 +100,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
-    keys = ["network", "classical", "ellipsoid", "network_1click", "classical_1click"] + [
+    keys = ["network", "classical", "net+classical", "ellipsoid", "network_1click", "classical_1click"] + [
         f"network_{s}corr" for s in STEPS]
     groups = defaultdict(list)
     for r in rows:

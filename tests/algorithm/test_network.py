@@ -105,3 +105,28 @@ def test_previous_mask_reaches_the_network(tmp_path):
     segment(image, Clicks.from_points(extreme_clicks(image, truth)), segmenter,
             previous_mask=previous)
     assert seen[0] is not None and seen[0].max() == pytest.approx(1.0) and seen[0].mean() > 0.01
+
+
+def test_average_segmenter_averages_members():
+    from algorithm.methods.base import GridCase
+    from algorithm.methods.ensemble import AverageSegmenter
+
+    class Constant:
+        grid_size = 8
+
+        def __init__(self, value):
+            self.value = value
+
+        def predict(self, case):
+            return np.full((8, 8, 8), self.value, np.float32)
+
+    case = GridCase(np.zeros((8, 8, 8), np.float32), np.zeros((1, 3)), np.zeros((0, 3)),
+                    np.zeros(3), np.full(3, 7.0))
+    assert AverageSegmenter([Constant(0.2), Constant(0.8)]).predict(case)[0, 0, 0] == \
+        pytest.approx(0.5)
+    assert AverageSegmenter([Constant(0.0), Constant(1.0)], [1, 3]).predict(case)[0, 0, 0] == \
+        pytest.approx(0.75)
+    other = Constant(0.5)
+    other.grid_size = 16
+    with pytest.raises(ValueError, match="one grid size"):
+        AverageSegmenter([Constant(0.2), other])
