@@ -31,9 +31,13 @@ def complete_card(card: dict) -> dict:
     return card
 
 
-def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR) -> Path:
+def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
+           benchmark: Path | None = None) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
+    card["combine_with_classical"] = combine_with_classical
+    if benchmark is not None:
+        card["validation"]["benchmark"] = json.loads(benchmark.read_text(encoding="utf-8"))
     if not card["training"].get("cases"):
         raise SystemExit("error: the model card lists no training cases")
     target.mkdir(parents=True, exist_ok=True)
@@ -48,8 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__)
     parser.add_argument("source", type=Path, help="a run's best/ folder")
     parser.add_argument("target", type=Path, nargs="?", default=PACKAGE_WEIGHTS_DIR)
+    parser.add_argument("--combine-with-classical", action="store_true",
+                        help="inference averages the network with the classical method")
+    parser.add_argument("--benchmark", type=Path, default=None,
+                        help="JSON summary of the held-out benchmark to record in the card")
     args = parser.parse_args(argv)
-    print(f"exported to {export(args.source, args.target)}", file=sys.stderr)
+    target = export(args.source, args.target, args.combine_with_classical, args.benchmark)
+    print(f"exported to {target}", file=sys.stderr)
     return 0
 
 

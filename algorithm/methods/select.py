@@ -1,5 +1,6 @@
-"""Choosing the segmenter: the trained network when weights are installed, else the classical
-method. Asking for the network explicitly with no weights is an error, never a silent swap."""
+"""Choosing the segmenter: the trained network when weights are installed (averaged with the
+classical method when its model card says so), else the classical method. Asking for the network
+explicitly with no weights is an error, never a silent swap."""
 
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
                 "package); install weights or use --method classical"
             )
         return GeodesicSegmenter(device=_torch_device(device).type)
+    from algorithm.methods.ensemble import AverageSegmenter
     from algorithm.methods.network import NetworkSegmenter
 
-    return NetworkSegmenter.from_folder(folder, _torch_device(device))
+    network = NetworkSegmenter.from_folder(folder, _torch_device(device))
+    if not network.card.combine_with_classical:
+        return network
+    classical = GeodesicSegmenter(grid_size=network.grid_size, device=_torch_device(device).type)
+    return AverageSegmenter([network, classical], name="network+classical")
 
 
 def _torch_device(device: str | None):

@@ -33,6 +33,8 @@ class ModelCard(BaseModel):
     grid_size: int = 64
     guidance: GuidanceSettings = Field(default_factory=GuidanceSettings)
     test_time_flips: bool = False
+    #: average with the classical method's probability (chosen when the benchmark shows it pays)
+    combine_with_classical: bool = False
     weights_file: str = "model.safetensors"
     training: dict = Field(default_factory=dict)
     validation: dict = Field(default_factory=dict)

@@ -144,7 +144,8 @@ def test_real_process_reports_on_last_stderr_line(tmp_path):
     inputs = write_case(tmp_path / "in", image, '{"broken": ')
     proc = subprocess.run([sys.executable, "-m", "algorithm", "--input", str(inputs),
                            "--output", str(tmp_path / "out")], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, encoding="utf-8", errors="replace",
+                          timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: clicks file")
     assert not (tmp_path / "out").exists()

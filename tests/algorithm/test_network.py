@@ -130,3 +130,17 @@ def test_average_segmenter_averages_members():
     other.grid_size = 16
     with pytest.raises(ValueError, match="one grid size"):
         AverageSegmenter([Constant(0.2), other])
+
+
+def test_card_can_ask_for_the_network_classical_average(tmp_path, monkeypatch):
+    from algorithm.methods.ensemble import AverageSegmenter
+
+    package = tmp_path / "package"
+    small_weights(package, combine_with_classical=True)
+    monkeypatch.setattr(weights_module, "PACKAGE_WEIGHTS_DIR", package)
+    segmenter = make_segmenter("auto")
+    assert isinstance(segmenter, AverageSegmenter) and segmenter.grid_size == 32
+    assert [type(m) for m in segmenter.members] == [NetworkSegmenter, GeodesicSegmenter]
+    image, truth = box_phantom()
+    result = segment(image, Clicks.from_points(extreme_clicks(image, truth)), segmenter)
+    assert result.mask.shape == truth.shape

@@ -345,6 +345,8 @@ def test_module_entry_point_exit_code_and_stderr(platform: PlatformDirs) -> None
         cwd=REPO,
         capture_output=True,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         timeout=60,
     )
     assert completed.returncode == 2

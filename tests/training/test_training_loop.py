@@ -138,7 +138,8 @@ def test_multi_process_training_with_torchrun(nnunet_folder, tmp_path):
          "--nnunet", str(nnunet_folder), "--out", str(out), "--epochs", "1",
          "--steps-per-epoch", "2", "--batch-size", "1", "--grid-size", "32",
          "--features", "4", "8", "16", "--threads", "1", "--synthetic-fraction", "0.0"],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        encoding="utf-8", errors="replace", timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len((out / "log.jsonl").read_text(encoding="utf-8").splitlines()) == 1
     load_model(out / "best")
