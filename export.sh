@@ -20,19 +20,8 @@ WEIGHTS="$ROOT/algorithm/weights"
 # A build is cheap when nothing changed (every layer comes from the cache) and guarantees the
 # tarball holds the current code.
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  build_args=(--tag "$IMAGE")
-  network="${DOCKER_BUILD_NETWORK:-}"
-  if [[ -z "$network" ]] && ! docker network inspect bridge >/dev/null 2>&1; then network=host; fi
-  if [[ -n "$network" ]]; then build_args+=(--network "$network"); fi
-  if [[ -n "${BASE_IMAGE:-}" ]]; then build_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE"); fi
-  echo "== building $IMAGE${BASE_IMAGE:+ from $BASE_IMAGE}"
   build_log="$(mktemp)"
-  if ! docker build "${build_args[@]}" "$ROOT" >"$build_log" 2>&1; then
-    tail -n 60 "$build_log" >&2
-    rm -f "$build_log"
-    echo "FAIL: docker build failed (last 60 lines above)" >&2
-    exit 1
-  fi
+  bash "$ROOT/scripts/build_image.sh" "$IMAGE" "$ROOT" "$build_log"
   rm -f "$build_log"
 fi
 docker image inspect "$IMAGE" >/dev/null

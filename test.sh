@@ -38,18 +38,8 @@ trap cleanup EXIT
 
 # --- build -----------------------------------------------------------------------------------
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  build_args=(--tag "$IMAGE")
-  network="${DOCKER_BUILD_NETWORK:-}"
-  if [[ -z "$network" ]] && ! docker network inspect bridge >/dev/null 2>&1; then network=host; fi
-  if [[ -n "$network" ]]; then build_args+=(--network "$network"); fi
-  if [[ -n "${BASE_IMAGE:-}" ]]; then build_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE"); fi
-  echo "== building $IMAGE${BASE_IMAGE:+ from $BASE_IMAGE}"
   start=$SECONDS
-  if ! docker build "${build_args[@]}" "$ROOT" >"$WORK/build.log" 2>&1; then
-    tail -n 60 "$WORK/build.log" >&2
-    echo "FAIL: docker build failed (last 60 lines above)" >&2
-    exit 1
-  fi
+  bash "$ROOT/scripts/build_image.sh" "$IMAGE" "$ROOT" "$WORK/build.log"
   echo "built $IMAGE in $((SECONDS - start)) s ($(grep -cE 'Using cache|CACHED' "$WORK/build.log" || true) cached steps)"
 fi
 
