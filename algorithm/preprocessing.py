@@ -22,7 +22,7 @@ CT_OUTSIDE = -1024.0
 _MODALITY_KEYS = ("Modality", "0008|0060")
 
 
-def detect_modality(image: sitk.Image, sample: np.ndarray | None = None) -> Modality:
+def detect_modality(image: sitk.Image) -> Modality:
     """CT or MR, from the header when it says so, else from the intensities.
 
     grand-challenge's MHA files carry DICOM ``Modality`` when converted from DICOM. Otherwise CT
@@ -35,7 +35,7 @@ def detect_modality(image: sitk.Image, sample: np.ndarray | None = None) -> Moda
             value = image.GetMetaData(key).strip().upper()
             if value in ("CT", "MR"):
                 return value  # type: ignore[return-value]
-    values = sample if sample is not None else _subsample(image)
+    values = _subsample(image)
     if values.size and np.mean(values < -500.0) > 0.02 and np.min(values) >= -3100:
         return "CT"
     return "MR"

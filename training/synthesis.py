@@ -649,15 +649,22 @@ def insert_lesion(
     model = np.where(support, np.clip(model / safe, lo_clip, hi_clip) * occ, 0.0)
     blended = (1.0 - occ) * bg_box + model + noise * np.sqrt(np.clip(occ * (2.0 - occ), 0, 1))
     new_box = np.where(support, blended, bg_box)
+    image, mask = _paste(bg, box, new_box, occ >= 0.5)
+    return SynthesisResult(image, mask, box, occ, centre, params)
+
+
+def _paste(bg: np.ndarray, box: tuple[slice, ...], new_box: np.ndarray,
+           lesion_box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 image, bool mask): ``new_box`` written into a copy of ``bg`` (rounded and clipped
+    to the background's range when it is an integer image), the lesion mask into zeros."""
     if np.issubdtype(bg.dtype, np.integer):
         info = np.iinfo(bg.dtype)
         new_box = np.clip(np.rint(new_box), info.min, info.max)
-
     image = bg.astype(np.float32, copy=True)
     image[box] = new_box
     mask = np.zeros(bg.shape, bool)
-    mask[box] = occ >= 0.5
-    return SynthesisResult(image, mask, box, occ, centre, params)
+    mask[box] = lesion_box
+    return image, mask
 
 
 def generate_lesion_sample(
@@ -782,11 +789,4 @@ def transplant_lesion(
     if extra > 0:
         patch = patch + _matched_noise(patch.shape, sp_t, float(np.sqrt(extra)), grain, rng)[0]
     new_box = np.where(weight > 0, (1 - weight) * bg_box + weight * patch, bg_box)
-    if np.issubdtype(bg.dtype, np.integer):
-        info = np.iinfo(bg.dtype)
-        new_box = np.clip(np.rint(new_box), info.min, info.max)
-    image = bg.astype(np.float32, copy=True)
-    image[box] = new_box
-    mask = np.zeros(bg.shape, bool)
-    mask[box] = lesion
-    return image, mask
+    return _paste(bg, box, new_box, lesion)

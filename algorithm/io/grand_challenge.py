@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from algorithm.errors import InputError
-from algorithm.io.images import image_suffix
+from algorithm.io.images import strip_image_suffix
 
 IMAGE_SOCKET = "medical-image"
 CLICKS_SOCKET = "lesion-clicks"
@@ -43,9 +43,7 @@ def locate_inputs(input_dir: Path) -> CaseInputs:
 
 def output_mask_path(output_dir: Path, image_path: Path) -> Path:
     """The mask keeps the input image's stem so batch users can pair them up."""
-    suffix = image_suffix(image_path) or ""
-    stem = image_path.name[: len(image_path.name) - len(suffix)] if suffix else image_path.stem
-    return Path(output_dir) / OUTPUT_DIR / f"{stem}.mha"
+    return Path(output_dir) / OUTPUT_DIR / f"{strip_image_suffix(image_path.name)}.mha"
 
 
 def _relative_paths_from_listing(listing: Path) -> dict[str, str]:

@@ -18,8 +18,9 @@ METHODS: tuple[str, ...] = ("auto", "network", "classical")
 
 def make_segmenter(method: Method = "auto", weights: Path | None = None,
                    device: str | None = None) -> Segmenter:
+    torch_device = _torch_device(device)
     if method == "classical":
-        return GeodesicSegmenter(device=_torch_device(device).type)
+        return GeodesicSegmenter(device=torch_device.type)
     folder = find_weights_dir(weights)
     if folder is None:
         if method == "network":
@@ -27,14 +28,14 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
                 "no model weights found (looked in $LESIONSEG_WEIGHTS, /opt/ml/model and the "
                 "package); install weights or use --method classical"
             )
-        return GeodesicSegmenter(device=_torch_device(device).type)
+        return GeodesicSegmenter(device=torch_device.type)
     from algorithm.methods.ensemble import AverageSegmenter
     from algorithm.methods.network import NetworkSegmenter
 
-    network = NetworkSegmenter.from_folder(folder, _torch_device(device))
+    network = NetworkSegmenter.from_folder(folder, torch_device)
     if not network.card.combine_with_classical:
         return network
-    classical = GeodesicSegmenter(grid_size=network.grid_size, device=_torch_device(device).type)
+    classical = GeodesicSegmenter(grid_size=network.grid_size, device=torch_device.type)
     return AverageSegmenter([network, classical], name="network+classical")
 
 
