@@ -26,8 +26,15 @@ class TrainConfig(BaseModel):
     features: list[int] = Field(default_factory=lambda: [12, 24, 48, 96, 128])
     grid_size: int = 64
     synthetic_fraction: float = 0.5  #: share of samples with synthetic/transplanted lesions
-    p_refine: float = 0.3
+    p_refine: float = 0.3  #: share of samples with a synthetic flawed previous mask
+    #: share of samples whose previous mask and corrective clicks come from the model itself
+    p_self_refine: float = 0.0
+    p_centre: float = 0.05  #: share of samples with a single (jittered) centre click
+    init_weights: Path | None = None  #: exported weights folder to start from (fine-tuning)
     device: str = "cpu"
     amp: bool = False  #: bfloat16/float16 autocast on CUDA
     threads: int = 0  #: torch CPU threads, 0 = all cores
     val_seeds: list[int] = Field(default_factory=lambda: [0])
+    #: validation also simulates this many corrective clicks; the best epoch then maximises the
+    #: mean of the first and the corrected DSC
+    val_corrections: int = 0

@@ -40,9 +40,23 @@ def as_image(example: LesionExample) -> sitk.Image:
     return image
 
 
-def make_sample(example: LesionExample, rng: np.random.Generator,
-                config: SampleConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(x (C, P, P, P) float32, y (P, P, P) uint8) for one lesion example."""
+@dataclass
+class GridSample:
+    """One simulated interaction on the model grid, before encoding: what a refinement loop
+    (``training.self_refinement``) may still change by adding clicks and a previous mask."""
+
+    image: np.ndarray  #: normalised (and intensity-augmented) grid, (P, P, P) float32
+    target: np.ndarray  #: (P, P, P) bool
+    positive: np.ndarray  #: (N, 3) continuous grid indices
+    negative: np.ndarray  #: (M, 3)
+    spacing: np.ndarray  #: the grid's relative voxel size
+    previous: np.ndarray | None = None  #: (P, P, P) float32 in [0, 1]
+
+
+def draw_grid_sample(example: LesionExample, rng: np.random.Generator,
+                     config: SampleConfig | None = None) -> GridSample:
+    """Initial clicks, VOI, model grid, resampling and normalisation exactly as inference does;
+    with probability ``p_refine`` a synthetic flawed previous mask and corrections on top."""
     config = config or SampleConfig()
     spacing = example.spacing
     clicks = simulate_initial_clicks(example.mask, spacing, rng, config.clicks).astype(float)
@@ -60,21 +74,38 @@ def make_sample(example: LesionExample, rng: np.random.Generator,
     norm = normalise(raw, example.modality)
     if config.augment:
         norm = augment_intensity(norm, rng)
-    positive = grid.image_to_grid_index(clicks)
-    negative = np.zeros((0, 3))
-    previous = None
+    sample = GridSample(norm, target, grid.image_to_grid_index(clicks), np.zeros((0, 3)),
+                        grid.relative_spacing)
     if target.any() and rng.random() < config.p_refine:
-        previous = flawed_prediction(target, positive, rng)
-        positive, negative = add_corrections(previous, target, positive, negative,
-                                             grid.relative_spacing, rng, config.max_corrections)
-    g = config.guidance
-    x = encode(norm, positive, negative, None if previous is None else previous.astype(np.float32),
-               spacing=grid.relative_spacing, intensity_weight=g.geodesic_intensity_weight,
-               geodesic_scale=g.geodesic_scale, click_sigma=g.click_sigma)
-    y = target.astype(np.uint8)
+        previous = flawed_prediction(target, sample.positive, rng)
+        sample.positive, sample.negative = add_corrections(
+            previous, target, sample.positive, sample.negative, sample.spacing, rng,
+            config.max_corrections)
+        sample.previous = previous.astype(np.float32)
+    return sample
+
+
+def encode_sample(sample: GridSample, guidance: GuidanceSettings) -> np.ndarray:
+    return encode(sample.image, sample.positive, sample.negative, sample.previous,
+                  spacing=sample.spacing, intensity_weight=guidance.geodesic_intensity_weight,
+                  geodesic_scale=guidance.geodesic_scale, click_sigma=guidance.click_sigma,
+                  channels=guidance.channels)
+
+
+def finish_sample(sample: GridSample, rng: np.random.Generator,
+                  config: SampleConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Encode and flip: (x (C, P, P, P) float32, y (P, P, P) uint8)."""
+    x, y = encode_sample(sample, config.guidance), sample.target.astype(np.uint8)
     if config.augment:
         x, y = random_flip(x, y, rng)
     return x, y
+
+
+def make_sample(example: LesionExample, rng: np.random.Generator,
+                config: SampleConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x (C, P, P, P) float32, y (P, P, P) uint8) for one lesion example."""
+    config = config or SampleConfig()
+    return finish_sample(draw_grid_sample(example, rng, config), rng, config)
 
 
 def flawed_prediction(target: np.ndarray, clicks: np.ndarray,

@@ -30,11 +30,14 @@ from algorithm.network.weights import save_model
 from training.config import TrainConfig
 from training.datasets import Case, patient_split, read_manifest, read_nnunet_folder
 from training.losses import deep_supervision_loss
-from training.samples import SampleConfig, make_sample
+from training.interaction import ClickSimulationConfig
+from training.samples import SampleConfig, draw_grid_sample, encode_sample, finish_sample
+from training.self_refinement import refine_with_model
 from training.sources import (
     Mixture, RealLesions, SyntheticLesions, backgrounds_from, load_cases,
 )
 from training.validation import load_validation_cases, validate
+from training.warm_start import warm_start
 
 CHECKPOINT = "checkpoint_latest.pt"
 
@@ -55,7 +58,13 @@ def split(config: TrainConfig, cases: list[Case]) -> tuple[list[Case], list[Case
 
 def build_model(config: TrainConfig) -> UNet3D:
     torch.manual_seed(config.seed)
-    return UNet3D(in_channels=5, out_channels=2, features=config.features, deep_supervision=True)
+    model = UNet3D(in_channels=len(GuidanceSettings().channels), out_channels=2,
+                   features=config.features, deep_supervision=True)
+    if config.init_weights is not None:
+        fresh = warm_start(model, config.init_weights, GuidanceSettings().channels)
+        print(f"started from {config.init_weights}"
+              + (f"; new input channels at zero: {fresh}" if fresh else ""), file=sys.stderr)
+    return model
 
 
 def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
@@ -100,10 +109,31 @@ def poly_lr(base: float, step: int, total: int, exponent: float = 0.9) -> float:
     return base * (1 - min(step, total - 1) / total) ** exponent
 
 
-def batch(source, rng: np.random.Generator, config: TrainConfig, sample_config: SampleConfig):
-    xs, ys = zip(*(make_sample(source.draw(rng), rng, sample_config)
-                   for _ in range(config.batch_size)))
+def batch(source, rng: np.random.Generator, config: TrainConfig, sample_config: SampleConfig,
+          model: UNet3D | None = None, device: torch.device = torch.device("cpu")):
+    """A batch of fresh samples; with ``model``, a share refines on the model's own mistakes."""
+    xs, ys = [], []
+    for _ in range(config.batch_size):
+        sample = draw_grid_sample(source.draw(rng), rng, sample_config)
+        if model is not None and sample.previous is None and rng.random() < config.p_self_refine:
+            sample = refine_with_model(sample, _predictor(model, device),
+                                       lambda s: encode_sample(s, sample_config.guidance), rng,
+                                       sample_config.max_corrections)
+        x, y = finish_sample(sample, rng, sample_config)
+        xs.append(x)
+        ys.append(y)
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)).long()
+
+
+def _predictor(model: UNet3D, device: torch.device):
+    def predict(x: np.ndarray) -> np.ndarray:
+        was_training = model.training
+        model.eval()  # full-resolution output only; instance norm behaves the same
+        with torch.no_grad():
+            logits = model(torch.from_numpy(x[None]).to(device))
+        model.train(was_training)
+        return torch.softmax(logits.float(), dim=1)[0, 1].cpu().numpy()
+    return predict
 
 
 def save_checkpoint(path: Path, model, optimizer, epoch: int, best: float, history: list) -> None:
@@ -127,6 +157,10 @@ def plot_curves(history: list[dict], path: Path) -> None:
     val = [h for h in history if "val_dsc" in h]
     if val:
         ax[1].plot([h["epoch"] for h in val], [h["val_dsc"] for h in val], label="network")
+        corrected = [h for h in val if "val_dsc_corrected" in h]
+        if corrected:
+            ax[1].plot([h["epoch"] for h in corrected], [h["val_dsc_corrected"] for h in corrected],
+                       label="network after corrections")
         ax[1].plot([h["epoch"] for h in val], [h["val_ellipsoid_dsc"] for h in val], "--",
                    label="six-click ellipsoid")
         ax[1].set_ylabel("validation DSC (full pipeline)")
@@ -164,7 +198,10 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         weights.append(config.synthetic_fraction)
     source = Mixture(sources, weights)
     validation = load_validation_cases(val_cases) if rank == 0 else []
-    sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine)
+    clicks = ClickSimulationConfig(p_centre=config.p_centre,
+                                   p_protocol=min(0.5, 1.0 - config.p_centre))
+    sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
+                                 clicks=clicks)
 
     model = build_model(config).to(device)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
@@ -198,7 +235,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             for group in optimizer.param_groups:
                 group["lr"] = poly_lr(config.lr, it, total)
             rng = np.random.default_rng([config.seed, epoch, step, rank])
-            x, y = batch(source, rng, config, sample_config)
+            x, y = batch(source, rng, config, sample_config,
+                         model if config.p_self_refine > 0 else None, device)
             x, y = x.to(device), y.to(device)
             with torch.autocast(device.type, enabled=use_amp):
                 outputs = net(x)
@@ -219,16 +257,21 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             model.eval()
             card = model_card(config, train_cases, None, epoch + 1, val_cases)
             summary = validate(NetworkSegmenter(model, card, device), validation,
-                               seeds=config.val_seeds)
+                               seeds=config.val_seeds, corrections=config.val_corrections)
             record.update(val_dsc=summary["dsc"], val_ellipsoid_dsc=summary["ellipsoid_dsc"])
+            if "dsc_corrected" in summary:
+                record["val_dsc_corrected"] = summary["dsc_corrected"]
         history.append(record)
         with open(out / "log.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
         print(json.dumps(record), file=sys.stderr)
-        score = summary["dsc"] if summary else -record["train_loss"]
+        score = -record["train_loss"]
+        if summary:
+            score = (summary["dsc"] + summary.get("dsc_corrected", summary["dsc"])) / 2
         if score > best:
             best = score
-            eval_model = UNet3D(features=config.features, deep_supervision=False)
+            eval_model = UNet3D(in_channels=len(GuidanceSettings().channels),
+                                features=config.features, deep_supervision=False)
             eval_model.load_state_dict(model.state_dict())
             save_model(eval_model, model_card(config, train_cases, summary, epoch + 1, val_cases),
                        out / "best")
@@ -250,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end after this many epochs in this invocation (resume later)")
     for name, field in TrainConfig.model_fields.items():
         if name in ("manifests", "nnunet_folders", "backgrounds", "out"):
+            continue
+        if name == "init_weights":
+            p.add_argument("--init-weights", type=Path, default=None,
+                           help="exported weights folder to fine-tune from (e.g. algorithm/weights)")
             continue
         flag = "--" + name.replace("_", "-")
         if field.annotation is bool:

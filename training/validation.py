@@ -14,7 +14,7 @@ from algorithm.methods.base import Segmenter
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
 from training.datasets import Case, load_case
-from training.interaction import ellipsoid_from_clicks, six_point_clicks
+from training.interaction import corrective_click, ellipsoid_from_clicks, six_point_clicks
 
 
 @dataclass
@@ -39,8 +39,29 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2.0 * np.logical_and(a, b).sum() / denom) if denom else 1.0
 
 
-def validate(segmenter: Segmenter, cases: list[ValidationCase], seeds=(0,)) -> dict:
-    """Mean DSC overall and per group, for the segmenter and the ellipsoid baseline."""
+def correct(vc: ValidationCase, segmenter: Segmenter, clicks: np.ndarray, mask: np.ndarray,
+            steps: int) -> list[np.ndarray]:
+    """Simulate ``steps`` error-driven corrective clicks after the first ``mask``, each fed back
+    with the previous mask as the product does; the mask after every step."""
+    positive, negative, masks = [np.asarray(c, float) for c in clicks], [], []
+    for _ in range(steps):
+        click = corrective_click(mask.astype(bool), vc.mask, vc.spacing)
+        if click is not None:
+            (positive if click[1] else negative).append(np.asarray(click[0], dtype=float))
+            previous = sitk.GetImageFromArray(mask.astype(np.uint8))
+            previous.CopyInformation(vc.image)
+            world = lambda pts: index_to_world(vc.image, np.asarray(pts, float).reshape(-1, 3))
+            mask = segment(vc.image, Clicks.from_points(world(positive),
+                                                        world(negative) if negative else None),
+                           segmenter, previous_mask=previous).mask
+        masks.append(mask)
+    return masks
+
+
+def validate(segmenter: Segmenter, cases: list[ValidationCase], seeds=(0,),
+             corrections: int = 0) -> dict:
+    """Mean DSC overall and per group, for the segmenter and the ellipsoid baseline; with
+    ``corrections``, also the DSC after that many corrective clicks."""
     rows = []
     for vc in cases:
         for seed in seeds:
@@ -48,14 +69,19 @@ def validate(segmenter: Segmenter, cases: list[ValidationCase], seeds=(0,)) -> d
             result = segment(vc.image, Clicks.from_points(index_to_world(vc.image, clicks)),
                              segmenter)
             ellipsoid = ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing)
+            corrected = (dice(correct(vc, segmenter, clicks, result.mask, corrections)[-1],
+                              vc.mask) if corrections else float("nan"))
             rows.append((vc.case.group, dice(result.mask.astype(bool), vc.mask),
-                         dice(ellipsoid, vc.mask)))
+                         dice(ellipsoid, vc.mask), corrected))
     by_group = defaultdict(list)
-    for group, d, e in rows:
+    for group, d, e, _ in rows:
         by_group[group].append((d, e))
     summary = {"dsc": float(np.mean([r[1] for r in rows])) if rows else 0.0,
                "ellipsoid_dsc": float(np.mean([r[2] for r in rows])) if rows else 0.0,
                "groups": {g: {"n": len(v), "dsc": float(np.mean([d for d, _ in v])),
                               "ellipsoid_dsc": float(np.mean([e for _, e in v]))}
                           for g, v in sorted(by_group.items())}}
+    if corrections and rows:
+        summary["corrections"] = corrections
+        summary["dsc_corrected"] = float(np.mean([r[3] for r in rows]))
     return summary

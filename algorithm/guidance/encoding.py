@@ -1,18 +1,25 @@
 """Guidance channels on the model grid: how clicks and a previous mask reach the network.
 
-Channel order (the network's contract, recorded by ``CHANNELS``): normalised image, the
-exponentialised geodesic distance from the positive clicks, Gaussian blobs at positive clicks,
-Gaussian blobs at negative clicks, and the previous mask (zeros for a first prediction), so
-refinement needs no other architecture.
+Channels (the network's contract; a model card lists the ones its weights were trained on):
+normalised image; exponentialised geodesic distance from the positive clicks and, as in
+DeepIGeoS, from the negative ones (a background click then speaks for the whole region of
+similar intensity connected to it, not only for its neighbourhood); Gaussian blobs at positive and
+at negative clicks; the previous mask (zeros for a first prediction), so refinement needs no
+other architecture.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from algorithm.guidance.geodesic import exponentialised_geodesic_map, geodesic_distance
 
-CHANNELS = ("image", "geodesic_positive", "clicks_positive", "clicks_negative", "previous_mask")
+CHANNELS = ("image", "geodesic_positive", "clicks_positive", "clicks_negative", "previous_mask",
+            "geodesic_negative")
+#: the first shipped model's channels, before the negative geodesic map
+LEGACY_CHANNELS = CHANNELS[:5]
 
 
 def click_voxels(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -59,18 +66,30 @@ def encode(
     intensity_weight: float,
     geodesic_scale: float,
     click_sigma: float,
+    channels: Sequence[str] = CHANNELS,
 ) -> np.ndarray:
-    """Stack the network input, (5, D, H, W) float32; points are continuous grid indices and
-    ``spacing`` the grid's relative voxel size (distances are in coarsest-voxel units)."""
+    """Stack the network input, (len(channels), D, H, W) float32; points are continuous grid
+    indices and ``spacing`` the grid's relative voxel size (distances are in coarsest-voxel
+    units). Only the channels asked for are computed."""
+    unknown = set(channels) - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown guidance channels {sorted(unknown)}; known: {CHANNELS}")
     shape = image.shape
-    distance = geodesic_distance(image, seed_mask(positive, shape), spacing,
-                                 intensity_weight=intensity_weight)
-    geodesic = exponentialised_geodesic_map(distance, geodesic_scale * max(shape))
-    prev = np.zeros(shape, np.float32) if previous_mask is None else previous_mask
-    return np.stack([
-        image.astype(np.float32, copy=False),
-        geodesic,
-        gaussian_click_map(positive, shape, click_sigma),
-        gaussian_click_map(negative, shape, click_sigma),
-        prev.astype(np.float32, copy=False),
-    ])
+
+    def geodesic(points: np.ndarray) -> np.ndarray:
+        seeds = seed_mask(points, shape)
+        if not seeds.any():
+            return np.zeros(shape, np.float32)
+        distance = geodesic_distance(image, seeds, spacing, intensity_weight=intensity_weight)
+        return exponentialised_geodesic_map(distance, geodesic_scale * max(shape))
+
+    make = {
+        "image": lambda: image.astype(np.float32, copy=False),
+        "geodesic_positive": lambda: geodesic(positive),
+        "geodesic_negative": lambda: geodesic(negative),
+        "clicks_positive": lambda: gaussian_click_map(positive, shape, click_sigma),
+        "clicks_negative": lambda: gaussian_click_map(negative, shape, click_sigma),
+        "previous_mask": lambda: (np.zeros(shape, np.float32) if previous_mask is None
+                                  else previous_mask.astype(np.float32, copy=False)),
+    }
+    return np.stack([make[name]() for name in channels])

@@ -41,7 +41,7 @@ class NetworkSegmenter:
         channels = encode(
             case.image, case.positive, case.negative, case.previous_mask, spacing=case.spacing,
             intensity_weight=g.geodesic_intensity_weight, geodesic_scale=g.geodesic_scale,
-            click_sigma=g.click_sigma,
+            click_sigma=g.click_sigma, channels=g.channels,
         )
         x = torch.from_numpy(channels[None]).to(self.device)
         flips = [()] + ([(2,), (3,), (4,)] if self.card.test_time_flips else [])

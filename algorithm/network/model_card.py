@@ -6,12 +6,14 @@ preprocessing they were trained with can never drift apart.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from algorithm.guidance.encoding import CHANNELS
 
 
 class Architecture(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    in_channels: int = 5
+    in_channels: int = len(CHANNELS)
     out_channels: int = 2
     features: list[int] = Field(default_factory=lambda: [16, 32, 64, 128, 160])
 
@@ -21,6 +23,17 @@ class GuidanceSettings(BaseModel):
     geodesic_intensity_weight: float = 10.0
     geodesic_scale: float = 0.25  #: exp(-d / (scale * grid size))
     click_sigma: float = 2.0  #: grid voxels
+    #: input channels in order (``algorithm.guidance.encoding.CHANNELS`` names them)
+    channels: tuple[str, ...] = CHANNELS
+
+    @field_validator("channels")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in value if c not in CHANNELS]
+        if unknown or len(set(value)) != len(value) or "image" not in value:
+            raise ValueError(f"channels must be distinct names from {CHANNELS} including "
+                             f"'image', got {value}")
+        return value
 
 
 class ModelCard(BaseModel):
@@ -39,3 +52,10 @@ class ModelCard(BaseModel):
     training: dict = Field(default_factory=dict)
     validation: dict = Field(default_factory=dict)
     licence: str = "unspecified"
+
+    @model_validator(mode="after")
+    def _channels_match(self) -> "ModelCard":
+        if self.architecture.in_channels != len(self.guidance.channels):
+            raise ValueError(f"architecture.in_channels is {self.architecture.in_channels} but "
+                             f"guidance.channels lists {len(self.guidance.channels)}")
+        return self

@@ -27,7 +27,7 @@ class UNet3D(nn.Module):
 
     def __init__(
         self,
-        in_channels: int = 5,
+        in_channels: int = 6,
         out_channels: int = 2,
         features: Sequence[int] = (16, 32, 64, 128, 160),
         deep_supervision: bool = True,

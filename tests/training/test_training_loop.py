@@ -9,6 +9,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
+from algorithm.guidance.encoding import CHANNELS
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.network.weights import load_model
 from algorithm.phantom import make_phantom
@@ -50,19 +51,24 @@ def test_sample_matches_the_inference_contract():
     example, _ = phantom_example()
     x, y = make_sample(example, np.random.default_rng(0),
                        SampleConfig(grid_size=32, p_refine=0.0, augment=False))
-    assert x.shape == (5, 32, 32, 32) and x.dtype == np.float32 and y.shape == (32, 32, 32)
+    assert x.shape == (len(CHANNELS), 32, 32, 32) and x.dtype == np.float32
+    assert y.shape == (32, 32, 32)
+    c = {name: x[i] for i, name in enumerate(CHANNELS)}
     assert 0.02 < y.mean() < 0.6  # the lesion fills much of the grid: scale normalisation
-    peaks = np.argwhere(x[2] == x[2].max())
+    peaks = np.argwhere(c["clicks_positive"] == c["clicks_positive"].max())
     assert y[tuple(peaks[0])] == 1  # a positive click lies on the lesion
-    assert x[3].max() == 0 and x[4].max() == 0  # no negative clicks, no previous mask
-    assert x[1].max() == pytest.approx(1.0)  # geodesic map is 1 at the clicks
+    # no negative clicks, no previous mask
+    assert c["clicks_negative"].max() == 0 and c["geodesic_negative"].max() == 0
+    assert c["previous_mask"].max() == 0
+    assert c["geodesic_positive"].max() == pytest.approx(1.0)  # 1 at the clicks
 
 
 def test_refinement_samples_carry_a_previous_mask_and_corrections():
     example, _ = phantom_example()
     x, y = make_sample(example, np.random.default_rng(3),
                        SampleConfig(grid_size=32, p_refine=1.0, augment=False))
-    assert x[4].any() and not np.array_equal(x[4] > 0.5, y.astype(bool))
+    previous = x[CHANNELS.index("previous_mask")]
+    assert previous.any() and not np.array_equal(previous > 0.5, y.astype(bool))
 
 
 def test_corrective_clicks_point_at_the_errors():
@@ -110,6 +116,19 @@ def test_tiny_run_exports_weights_the_algorithm_loads(nnunet_folder, tmp_path):
     shipped = export(out / "best", tmp_path / "package-weights")
     assert load_model(shipped)[1].training["validation_cases"] == sorted(validation) or \
         set(load_model(shipped)[1].training["validation_cases"]) == validation
+
+
+def test_fine_tuning_run_with_self_refinement_and_corrected_validation(nnunet_folder, tmp_path):
+    """Start from exported weights, refine on the model's own mistakes, validate corrections."""
+    first = tmp_path / "first"
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=first, **TINY | {"epochs": 1}))
+    tuned = TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "tuned",
+                        init_weights=first / "best", p_self_refine=1.0, p_refine=0.0,
+                        val_corrections=1, **TINY | {"epochs": 1})
+    train(tuned)
+    record = json.loads((tmp_path / "tuned/log.jsonl").read_text("utf-8").splitlines()[0])
+    assert 0.0 <= record["val_dsc_corrected"] <= 1.0
+    assert load_model(tmp_path / "tuned/best")[1].validation["corrections"] == 1
 
 
 def test_resume_continues_exactly(nnunet_folder, tmp_path):
