@@ -108,12 +108,12 @@ def _grow(box: Box, touching: np.ndarray, shape: np.ndarray, fraction: float) ->
 
 
 def _previous_on_grid(previous: sitk.Image | None, grid: ModelGrid, image: sitk.Image):
+    """The previous mask as training built its targets (block average, linear, cut at 0.5), so
+    the network sees a binary mask on its grid, as it did when it learnt to refine."""
     if previous is None:
         return None
     if previous.GetSize() != image.GetSize():
         raise InputError("the previous mask does not have the image's size")
     prev = sitk.Cast(previous != 0, sitk.sitkFloat32)
     prev.CopyInformation(image)
-    out = sitk.Resample(prev, grid.reference(image), sitk.Transform(), sitk.sitkLinear, 0.0,
-                        sitk.sitkFloat32)
-    return sitk.GetArrayFromImage(out)
+    return (resample_to_grid(prev, grid, default=0.0) > 0.5).astype(np.float32)

@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 
 import numpy as np
-import SimpleITK as sitk
 import torch
 
 from dev_lesions import DEFAULT_MANIFEST, dice  # noqa: I001  (benchmarks/ is on sys.path)
@@ -30,44 +29,33 @@ from algorithm.network.weights import PACKAGE_WEIGHTS_DIR, read_card
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
 from training.datasets import read_manifest
-from training.interaction import (centre_click, corrective_click, ellipsoid_from_clicks,
-                                  six_point_clicks)
-from training.validation import load_validation_cases
+from training.interaction import centre_click, ellipsoid_from_clicks, six_point_clicks
+from training.validation import correct, load_validation_cases
 
 STEPS = (1, 3, 5)
 
 
-def run_case(vc, network, classical, seed: int) -> dict:
+def run_case(vc, network, classical, combined, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     clicks = six_point_clicks(vc.mask, vc.spacing, rng).astype(float)
     world = lambda idx: index_to_world(vc.image, np.asarray(idx, dtype=float).reshape(-1, 3))
+    first = lambda seg, pts: segment(vc.image, Clicks.from_points(world(pts)), seg).mask
     out: dict[str, float] = {}
     start = time.perf_counter()
-    first = segment(vc.image, Clicks.from_points(world(clicks)), network).mask
+    net_mask = first(network, clicks)
     out["seconds"] = time.perf_counter() - start
-    out["network"] = dice(first, vc.mask)
-    out["classical"] = dice(segment(vc.image, Clicks.from_points(world(clicks)), classical).mask,
-                            vc.mask)
-    out["net+classical"] = dice(segment(vc.image, Clicks.from_points(world(clicks)),
-                                        AverageSegmenter([network, classical])).mask, vc.mask)
+    out["network"] = dice(net_mask, vc.mask)
+    out["classical"] = dice(first(classical, clicks), vc.mask)
+    both_mask = first(combined, clicks)
+    out["net+classical"] = dice(both_mask, vc.mask)
     out["ellipsoid"] = dice(ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing), vc.mask)
     centre = centre_click(vc.mask, vc.spacing).astype(float)
-    out["network_1click"] = dice(segment(vc.image, Clicks.from_points(world(centre)),
-                                         network).mask, vc.mask)
-    out["classical_1click"] = dice(segment(vc.image, Clicks.from_points(world(centre)),
-                                           classical).mask, vc.mask)
-    positive, negative, mask = list(clicks), [], first
-    for step in range(1, max(STEPS) + 1):
-        click = corrective_click(mask.astype(bool), vc.mask, vc.spacing)
-        if click is not None:
-            (positive if click[1] else negative).append(np.asarray(click[0], dtype=float))
-            previous = sitk.GetImageFromArray(mask.astype(np.uint8))
-            previous.CopyInformation(vc.image)
-            mask = segment(vc.image, Clicks.from_points(world(positive),
-                                                        world(negative) if negative else None),
-                           network, previous_mask=previous).mask
-        if step in STEPS:
-            out[f"network_{step}corr"] = dice(mask, vc.mask)
+    out["network_1click"] = dice(first(network, centre), vc.mask)
+    out["classical_1click"] = dice(first(classical, centre), vc.mask)
+    for name, seg, mask in (("network", network, net_mask), ("net+classical", combined, both_mask)):
+        for step, corrected in enumerate(correct(vc, seg, clicks, mask, max(STEPS)), start=1):
+            if step in STEPS:
+                out[f"{name}_{step}corr"] = dice(corrected, vc.mask)
     return out
 
 
@@ -87,11 +75,12 @@ def main() -> None:
     network = NetworkSegmenter.from_folder(__import__("pathlib").Path(args.weights),
                                            torch.device("cpu"))
     classical = GeodesicSegmenter()
+    combined = AverageSegmenter([network, classical])
     rows = []
     for vc in load_validation_cases(cases):
         for seed in range(args.seeds):
             rows.append({"case": vc.case.case_id, "group": vc.case.group, "seed": seed,
-                         **run_case(vc, network, classical, seed)})
+                         **run_case(vc, network, classical, combined, seed)})
         mine = [r for r in rows if r["case"] == vc.case.case_id]
         print(f"{vc.case.case_id:38s} net {np.mean([r['network'] for r in mine]):.3f} "
               f"cls {np.mean([r['classical'] for r in mine]):.3f} "
@@ -100,17 +89,22 @@ def main() -> None:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
-    keys = ["network", "classical", "net+classical", "ellipsoid", "network_1click", "classical_1click"] + [
-        f"network_{s}corr" for s in STEPS]
+    keys = ["network", "classical", "net+classical", "ellipsoid", "network_1click",
+            "classical_1click"] + [f"{m}_{s}corr" for m in ("network", "net+classical")
+                                   for s in STEPS]
     groups = defaultdict(list)
     for r in rows:
         groups[r["group"]].append(r)
-    header = f"{'group':11s} {'n':>2s} " + " ".join(f"{k:>16s}" for k in keys)
-    print("\nDSC mean ± SD over cases x seeds (six clicks unless named)\n" + header)
-    for group, rs in sorted(groups.items()) + [("overall", rows)]:
-        cells = " ".join(f"{np.mean([r[k] for r in rs]):7.3f} ± {np.std([r[k] for r in rs]):.3f}"
-                         for k in keys)
-        print(f"{group:11s} {len({r['case'] for r in rs}):2d} {cells}")
+    columns = sorted(groups.items()) + [("overall", rows)]
+    print("\nDSC mean ± SD over cases x seeds; six clicks unless named "
+          "(1click: one centre click; Ncorr: after N corrective clicks)")
+    print("| method | " + " | ".join(f"{g} (n={len({r['case'] for r in rs})})"
+                                     for g, rs in columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for k in keys:
+        print(f"| {k} | " + " | ".join(
+            f"{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}"
+            for _, rs in columns) + " |")
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "

@@ -93,3 +93,30 @@ def test_negative_click_excludes_a_region_the_clicks_spanned():
                     GeodesicSegmenter()).mask
     assert (after & neighbour).sum() < (before & neighbour).sum()
     assert dice(after, truth) > dice(before, truth)
+
+
+class RecordingSegmenter(ThresholdSegmenter):
+    """Remembers the grid cases it was given."""
+
+    def __init__(self):
+        self.cases = []
+
+    def predict(self, case):
+        self.cases.append(case)
+        return super().predict(case)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_previous_mask_reaches_the_grid_binary_and_where_the_lesion_is(geometry):
+    """Refinement sees the previous mask as training built it: binary, on the lesion's voxels
+    (the image grid's lesion, resampled to the model grid, matches the previous-mask channel)."""
+    image, truth = box_phantom(**geometry)
+    previous = sitk.GetImageFromArray(truth)
+    previous.CopyInformation(image)
+    recorder = RecordingSegmenter()
+    segment(image, Clicks.from_points(extreme_clicks(image, truth)), recorder,
+            previous_mask=previous)
+    case = recorder.cases[-1]
+    assert set(np.unique(case.previous_mask)) == {0.0, 1.0}
+    lesion_on_grid = case.image > 0.3  # the box is the only bright region inside the VOI
+    assert dice(case.previous_mask.astype(bool), lesion_on_grid) > 0.9
