@@ -15,6 +15,7 @@ import json
 import resource
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -59,20 +60,36 @@ def run_case(vc, network, classical, combined, seed: int) -> dict:
     return out
 
 
+def summarise(rows: list[dict], keys: list[str], seeds: int, cases) -> dict:
+    groups = sorted({r["group"] for r in rows})
+    return {
+        "command": f"python benchmarks/bench_interactive_dev.py --seeds {seeds}",
+        "held_out_cases": sorted(c.case_id for c in cases),
+        "seeds": seeds,
+        "overall": {k: {"mean": round(float(np.mean([r[k] for r in rows])), 4),
+                        "sd": round(float(np.std([r[k] for r in rows])), 4)}
+                    for k in ["seconds"] + keys},
+        "groups": {g: {k: round(float(np.mean([r[k] for r in rows if r["group"] == g])), 4)
+                       for k in keys} for g in groups},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--weights", default=str(PACKAGE_WEIGHTS_DIR))
     parser.add_argument("--json", default=None, help="also write the per-case rows here")
+    parser.add_argument("--summary", default=None,
+                        help="also write the summary that training.export records in the card")
     args = parser.parse_args()
     torch.set_num_threads(2)
     if not DEFAULT_MANIFEST.is_file():
         print(f"SKIPPED: no dev lesions at {DEFAULT_MANIFEST}")
         return
-    card = read_card(__import__("pathlib").Path(args.weights))
+    card = read_card(Path(args.weights))
     held_out = set(card.training.get("validation_cases", []))
     cases = [c for c in read_manifest(DEFAULT_MANIFEST) if c.case_id in held_out]
-    network = NetworkSegmenter.from_folder(__import__("pathlib").Path(args.weights),
+    network = NetworkSegmenter.from_folder(Path(args.weights),
                                            torch.device("cpu"))
     classical = GeodesicSegmenter()
     combined = AverageSegmenter([network, classical])
@@ -105,6 +122,9 @@ def main() -> None:
         print(f"| {k} | " + " | ".join(
             f"{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}"
             for _, rs in columns) + " |")
+    if args.summary:
+        with open(args.summary, "w", encoding="utf-8") as f:
+            json.dump(summarise(rows, keys, args.seeds, cases), f, indent=1)
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "

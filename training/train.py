@@ -26,7 +26,7 @@ from tqdm import tqdm
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.network.model_card import Architecture, GuidanceSettings, ModelCard
 from algorithm.network.unet import UNet3D
-from algorithm.network.weights import save_model
+from algorithm.network.weights import read_card, save_model
 from training.config import TrainConfig
 from training.datasets import Case, patient_split, read_manifest, read_nnunet_folder
 from training.losses import deep_supervision_loss
@@ -67,8 +67,21 @@ def build_model(config: TrainConfig) -> UNet3D:
     return model
 
 
+def initial_weights_record(config: TrainConfig) -> dict | None:
+    """Which exported model a fine-tuning run started from (read once: that folder may later be
+    overwritten by this run's own export)."""
+    if config.init_weights is None:
+        return None
+    source = read_card(config.init_weights)
+    return {"name": source.name, "version": source.version,
+            "commit": source.training.get("commit"),
+            "epochs_completed": source.training.get("epochs_completed"),
+            "channels": list(source.guidance.channels)}
+
+
 def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
-               epoch: int, val: list[Case] = ()) -> ModelCard:
+               epoch: int, val: list[Case] = (), initialised_from: dict | None = None
+               ) -> ModelCard:
     licences = sorted({c.licence for c in train if c.licence})
     return ModelCard(
         name="lesionseg-unet",
@@ -84,6 +97,7 @@ def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
                        "licence": c.licence} for c in train],
             "validation_cases": [c.case_id for c in val],
             "synthetic_backgrounds": [str(p.name) for p in config.backgrounds],
+            **({"initialised_from": initialised_from} if initialised_from else {}),
         },
         validation=val_summary or {},
         licence=_weights_licence(licences),
@@ -203,6 +217,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
                                  clicks=clicks)
 
+    origin = initial_weights_record(config)
     model = build_model(config).to(device)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if config.optimizer == "sgd":
@@ -255,7 +270,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         summary = None
         if validation:
             model.eval()
-            card = model_card(config, train_cases, None, epoch + 1, val_cases)
+            card = model_card(config, train_cases, None, epoch + 1, val_cases, origin)
             summary = validate(NetworkSegmenter(model, card, device), validation,
                                seeds=config.val_seeds, corrections=config.val_corrections)
             record.update(val_dsc=summary["dsc"], val_ellipsoid_dsc=summary["ellipsoid_dsc"])
@@ -273,7 +288,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             eval_model = UNet3D(in_channels=len(GuidanceSettings().channels),
                                 features=config.features, deep_supervision=False)
             eval_model.load_state_dict(model.state_dict())
-            save_model(eval_model, model_card(config, train_cases, summary, epoch + 1, val_cases),
+            save_model(eval_model, model_card(config, train_cases, summary, epoch + 1, val_cases,
+                                              origin),
                        out / "best")
         save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history)
         plot_curves(history, out / "curves.png")

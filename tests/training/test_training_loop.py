@@ -128,7 +128,9 @@ def test_fine_tuning_run_with_self_refinement_and_corrected_validation(nnunet_fo
     train(tuned)
     record = json.loads((tmp_path / "tuned/log.jsonl").read_text("utf-8").splitlines()[0])
     assert 0.0 <= record["val_dsc_corrected"] <= 1.0
-    assert load_model(tmp_path / "tuned/best")[1].validation["corrections"] == 1
+    card = load_model(tmp_path / "tuned/best")[1]
+    assert card.validation["corrections"] == 1
+    assert card.training["initialised_from"]["version"] == load_model(first / "best")[1].version
 
 
 def test_resume_continues_exactly(nnunet_folder, tmp_path):
