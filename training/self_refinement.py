@@ -22,8 +22,9 @@ from training.samples import GridSample
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
-def refine_with_model(sample: GridSample, predict: Predictor, encode: Callable[[GridSample], np.ndarray],
-                      rng: np.random.Generator, max_corrections: int = 3) -> GridSample:
+def refine_with_model(sample: GridSample, predict: Predictor,
+                      encode: Callable[[GridSample], np.ndarray], rng: np.random.Generator,
+                      max_corrections: int = 3) -> GridSample:
     """Run 1..``max_corrections`` simulated correction rounds with ``predict``; the returned sample
     has the clicks added and the model's last prediction as its previous mask."""
     if not sample.target.any():

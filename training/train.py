@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         if name == "init_weights":
             p.add_argument("--init-weights", type=Path, default=None,
-                           help="exported weights folder to fine-tune from (e.g. algorithm/weights)")
+                           help="exported weights folder to fine-tune from "
+                                "(e.g. algorithm/weights)")
             continue
         flag = "--" + name.replace("_", "-")
         if field.annotation is bool:
