@@ -177,6 +177,16 @@ def resample_to_grid(image: sitk.Image, grid: ModelGrid, default: float) -> np.n
     return sitk.GetArrayFromImage(out)
 
 
+def mask_to_grid(mask: sitk.Image, grid: ModelGrid, like: sitk.Image | None = None) -> np.ndarray:
+    """A binary mask on the model grid: nonzero voxels, block-averaged and linearly resampled
+    like the image, then cut at 0.5. Training targets and the previous mask at inference both
+    come from here, so the network is refined on masks shaped like those it learnt from.
+    ``like``: an image whose geometry the mask shares (default: the mask's own)."""
+    fraction = sitk.Cast(mask != 0, sitk.sitkFloat32)
+    fraction.CopyInformation(mask if like is None else like)
+    return resample_to_grid(fraction, grid, default=0.0) > 0.5
+
+
 def grid_to_image(
     values: np.ndarray, grid: ModelGrid, image: sitk.Image
 ) -> tuple[tuple[slice, slice, slice], np.ndarray]:

@@ -17,8 +17,8 @@ import SimpleITK as sitk
 
 from algorithm.errors import InputError
 from algorithm.geometry import (
-    Box, ModelGrid, VoiConfig, check_inside, grid_to_image, resample_to_grid, shape_zyx,
-    spacing_zyx, voi_from_clicks, world_to_index,
+    Box, ModelGrid, VoiConfig, check_inside, grid_to_image, mask_to_grid, resample_to_grid,
+    shape_zyx, spacing_zyx, voi_from_clicks, world_to_index,
 )
 from algorithm.methods.base import GridCase, Segmenter
 from algorithm.postprocessing import postprocess
@@ -108,12 +108,9 @@ def _grow(box: Box, touching: np.ndarray, shape: np.ndarray, fraction: float) ->
 
 
 def _previous_on_grid(previous: sitk.Image | None, grid: ModelGrid, image: sitk.Image):
-    """The previous mask as training built its targets (block average, linear, cut at 0.5), so
-    the network sees a binary mask on its grid, as it did when it learnt to refine."""
+    """The previous mask on the grid exactly as training built its targets."""
     if previous is None:
         return None
     if previous.GetSize() != image.GetSize():
         raise InputError("the previous mask does not have the image's size")
-    prev = sitk.Cast(previous != 0, sitk.sitkFloat32)
-    prev.CopyInformation(image)
-    return (resample_to_grid(prev, grid, default=0.0) > 0.5).astype(np.float32)
+    return mask_to_grid(previous, grid, like=image).astype(np.float32)

@@ -14,7 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from algorithm.geometry import ModelGrid, resample_to_grid, voi_from_clicks
+from algorithm.geometry import ModelGrid, mask_to_grid, resample_to_grid, voi_from_clicks
 from algorithm.guidance.encoding import encode
 from algorithm.network.model_card import GuidanceSettings
 from algorithm.preprocessing import normalise, outside_value
@@ -68,9 +68,9 @@ def draw_grid_sample(example: LesionExample, rng: np.random.Generator,
     grid = ModelGrid.around(box, spacing, config.grid_size)
     image = as_image(example)
     raw = resample_to_grid(image, grid, default=outside_value(example.modality))
-    mask_image = sitk.GetImageFromArray(example.mask.astype(np.float32))
+    mask_image = sitk.GetImageFromArray(example.mask.astype(np.uint8))
     mask_image.CopyInformation(image)
-    target = resample_to_grid(mask_image, grid, default=0.0) > 0.5
+    target = mask_to_grid(mask_image, grid)
     norm = normalise(raw, example.modality)
     if config.augment:
         norm = augment_intensity(norm, rng)

@@ -44,13 +44,13 @@ def correct(vc: ValidationCase, segmenter: Segmenter, clicks: np.ndarray, mask: 
     """Simulate ``steps`` error-driven corrective clicks after the first ``mask``, each fed back
     with the previous mask as the product does; the mask after every step."""
     positive, negative, masks = [np.asarray(c, float) for c in clicks], [], []
+    world = lambda pts: index_to_world(vc.image, np.asarray(pts, float).reshape(-1, 3))
     for _ in range(steps):
         click = corrective_click(mask.astype(bool), vc.mask, vc.spacing)
         if click is not None:
             (positive if click[1] else negative).append(np.asarray(click[0], dtype=float))
             previous = sitk.GetImageFromArray(mask.astype(np.uint8))
             previous.CopyInformation(vc.image)
-            world = lambda pts: index_to_world(vc.image, np.asarray(pts, float).reshape(-1, 3))
             mask = segment(vc.image, Clicks.from_points(world(positive),
                                                         world(negative) if negative else None),
                            segmenter, previous_mask=previous).mask
