@@ -56,10 +56,15 @@ def split(config: TrainConfig, cases: list[Case]) -> tuple[list[Case], list[Case
     return patient_split(cases, config.n_folds, config.fold, config.seed)
 
 
+def unet(config: TrainConfig, deep_supervision: bool) -> UNet3D:
+    return UNet3D(in_channels=len(GuidanceSettings().channels), out_channels=2,
+                  features=config.features, deep_supervision=deep_supervision)
+
+
 def build_model(config: TrainConfig) -> UNet3D:
+    """A fresh model (seeded), or the ``init_weights`` model to fine-tune."""
     torch.manual_seed(config.seed)
-    model = UNet3D(in_channels=len(GuidanceSettings().channels), out_channels=2,
-                   features=config.features, deep_supervision=True)
+    model = unet(config, deep_supervision=True)
     if config.init_weights is not None:
         fresh = warm_start(model, config.init_weights, GuidanceSettings().channels)
         print(f"started from {config.init_weights}"
@@ -150,10 +155,12 @@ def _predictor(model: UNet3D, device: torch.device):
     return predict
 
 
-def save_checkpoint(path: Path, model, optimizer, epoch: int, best: float, history: list) -> None:
+def save_checkpoint(path: Path, model, optimizer, epoch: int, best: float, history: list,
+                    origin: dict | None = None) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "epoch": epoch, "best": best, "history": json.dumps(history)}, tmp)
+                "epoch": epoch, "best": best, "history": json.dumps(history),
+                "origin": json.dumps(origin)}, tmp)
     os.replace(tmp, path)
 
 
@@ -217,8 +224,11 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
                                  clicks=clicks)
 
-    origin = initial_weights_record(config)
-    model = build_model(config).to(device)
+    resuming = resume and (out / CHECKPOINT).is_file()
+    # on resume the checkpoint has the weights and remembers the origin: init_weights may
+    # since have been overwritten (e.g. by exporting this very run)
+    origin = None if resuming else initial_weights_record(config)
+    model = (unet(config, deep_supervision=True) if resuming else build_model(config)).to(device)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if config.optimizer == "sgd":
         optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=0.99, nesterov=True,
@@ -227,11 +237,12 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr,
                                       weight_decay=config.weight_decay)
     start_epoch, best, history = 0, -1.0, []
-    if resume and (out / CHECKPOINT).is_file():
+    if resuming:
         state = torch.load(out / CHECKPOINT, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, history = state["epoch"], state["best"], json.loads(state["history"])
+        origin = json.loads(state.get("origin", "null"))
         if rank == 0:
             print(f"resumed from epoch {start_epoch} (best validation DSC {best:.3f})",
                   file=sys.stderr)
@@ -285,13 +296,12 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             score = (summary["dsc"] + summary.get("dsc_corrected", summary["dsc"])) / 2
         if score > best:
             best = score
-            eval_model = UNet3D(in_channels=len(GuidanceSettings().channels),
-                                features=config.features, deep_supervision=False)
+            eval_model = unet(config, deep_supervision=False)
             eval_model.load_state_dict(model.state_dict())
             save_model(eval_model, model_card(config, train_cases, summary, epoch + 1, val_cases,
                                               origin),
                        out / "best")
-        save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history)
+        save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history, origin)
         plot_curves(history, out / "curves.png")
     if distributed:
         dist.destroy_process_group()

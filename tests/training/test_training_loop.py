@@ -119,18 +119,26 @@ def test_tiny_run_exports_weights_the_algorithm_loads(nnunet_folder, tmp_path):
 
 
 def test_fine_tuning_run_with_self_refinement_and_corrected_validation(nnunet_folder, tmp_path):
-    """Start from exported weights, refine on the model's own mistakes, validate corrections."""
+    """Start from exported weights, refine on the model's own mistakes, validate corrections;
+    resuming needs neither the source folder again nor forgets where the run started."""
     first = tmp_path / "first"
     train(TrainConfig(nnunet_folders=[nnunet_folder], out=first, **TINY | {"epochs": 1}))
+    source_version = load_model(first / "best")[1].version
     tuned = TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "tuned",
                         init_weights=first / "best", p_self_refine=1.0, p_refine=0.0,
-                        val_corrections=1, **TINY | {"epochs": 1})
-    train(tuned)
+                        val_corrections=1, **TINY)
+    train(tuned, stop_after=1)
     record = json.loads((tmp_path / "tuned/log.jsonl").read_text("utf-8").splitlines()[0])
     assert 0.0 <= record["val_dsc_corrected"] <= 1.0
     card = load_model(tmp_path / "tuned/best")[1]
     assert card.validation["corrections"] == 1
-    assert card.training["initialised_from"]["version"] == load_model(first / "best")[1].version
+    assert card.training["initialised_from"]["version"] == source_version
+    import shutil
+    shutil.rmtree(first)  # e.g. overwritten by an export since
+    train(tuned, resume=True)
+    state = torch.load(tmp_path / "tuned/checkpoint_latest.pt", weights_only=True)
+    assert state["epoch"] == 2
+    assert json.loads(state["origin"])["version"] == source_version
 
 
 def test_resume_continues_exactly(nnunet_folder, tmp_path):
