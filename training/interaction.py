@@ -330,3 +330,14 @@ def corrective_click(
         return None
     _, component, positive = best
     return _deepest_voxel(component, spacing), positive
+
+
+def append_click(positive: np.ndarray, negative: np.ndarray, click: tuple[np.ndarray, bool]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, negative) point arrays (N, 3) with a ``corrective_click`` result added to the
+    side it belongs to."""
+    point, is_positive = click
+    point = np.asarray(point, dtype=float).reshape(1, 3)
+    if is_positive:
+        return np.vstack([positive, point]), negative
+    return positive, np.vstack([negative, point])

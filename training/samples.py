@@ -19,7 +19,9 @@ from algorithm.guidance.encoding import encode
 from algorithm.network.model_card import GuidanceSettings
 from algorithm.preprocessing import normalise, outside_value
 from training.augment import augment_intensity, random_flip
-from training.interaction import ClickSimulationConfig, corrective_click, simulate_initial_clicks
+from training.interaction import (
+    ClickSimulationConfig, append_click, corrective_click, simulate_initial_clicks,
+)
 from training.sources import LesionExample
 
 
@@ -152,13 +154,9 @@ def add_corrections(previous, target, positive, negative, spacing, rng, max_corr
         click = corrective_click(previous, target, spacing)
         if click is None:
             break
-        point, is_positive = click
-        if is_positive:
-            positive = np.vstack([positive, point[None]])
-        else:
-            negative = np.vstack([negative, point[None]])
+        positive, negative = append_click(positive, negative, click)
         # later clicks address the remaining errors: mark this error as handled
-        component = _component_at(previous != target, point)
+        component = _component_at(previous != target, click[0])
         previous = np.where(component, target, previous)
     return positive, negative
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from training.interaction import corrective_click
+from training.interaction import append_click, corrective_click
 from training.samples import GridSample
 
 #: maps an encoded input (C, P, P, P) to the lesion probability (P, P, P)
@@ -36,9 +36,5 @@ def refine_with_model(sample: GridSample, predict: Predictor,
         sample.previous = prediction.astype(np.float32)
         if click is None:  # perfect already: learning to keep it is a lesson too
             break
-        point, positive = click
-        if positive:
-            sample.positive = np.vstack([sample.positive, point[None].astype(float)])
-        else:
-            sample.negative = np.vstack([sample.negative, point[None].astype(float)])
+        sample.positive, sample.negative = append_click(sample.positive, sample.negative, click)
     return sample

@@ -57,8 +57,8 @@ def split(config: TrainConfig, cases: list[Case]) -> tuple[list[Case], list[Case
 
 
 def unet(config: TrainConfig, deep_supervision: bool) -> UNet3D:
-    return UNet3D(in_channels=len(GuidanceSettings().channels), out_channels=2,
-                  features=config.features, deep_supervision=deep_supervision)
+    return UNet3D(**Architecture(features=config.features).model_dump(),
+                  deep_supervision=deep_supervision)
 
 
 def build_model(config: TrainConfig) -> UNet3D:
@@ -110,7 +110,8 @@ def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
 
 
 def _weights_licence(licences: list[str]) -> str:
-    restrictive = [lic for lic in licences if "NC" in lic.upper() or "NON-COMMERCIAL" in lic.upper()]
+    restrictive = [lic for lic in licences
+                   if "NC" in lic.upper() or "NON-COMMERCIAL" in lic.upper()]
     note = ("Non-commercial use only: trained on data under " + "; ".join(restrictive)
             if restrictive else "Training data licences: " + "; ".join(licences))
     return note
@@ -291,7 +292,9 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         with open(out / "log.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
         print(json.dumps(record), file=sys.stderr)
-        score = -record["train_loss"]
+        # without validation the last epoch is kept: the training loss on freshly simulated
+        # samples is too noisy to choose by, and the poly schedule ends at a learning rate of 0
+        score = float(epoch + 1)
         if summary:
             score = (summary["dsc"] + summary.get("dsc_corrected", summary["dsc"])) / 2
         if score > best:

@@ -14,7 +14,9 @@ from algorithm.methods.base import Segmenter
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
 from training.datasets import Case, load_case
-from training.interaction import corrective_click, ellipsoid_from_clicks, six_point_clicks
+from training.interaction import (
+    append_click, corrective_click, ellipsoid_from_clicks, six_point_clicks,
+)
 
 
 @dataclass
@@ -43,16 +45,16 @@ def correct(vc: ValidationCase, segmenter: Segmenter, clicks: np.ndarray, mask: 
             steps: int) -> list[np.ndarray]:
     """Simulate ``steps`` error-driven corrective clicks after the first ``mask``, each fed back
     with the previous mask as the product does; the mask after every step."""
-    positive, negative, masks = [np.asarray(c, float) for c in clicks], [], []
-    world = lambda pts: index_to_world(vc.image, np.asarray(pts, float).reshape(-1, 3))
+    positive, negative, masks = np.asarray(clicks, float).reshape(-1, 3), np.zeros((0, 3)), []
+    world = lambda pts: index_to_world(vc.image, pts)
     for _ in range(steps):
         click = corrective_click(mask.astype(bool), vc.mask, vc.spacing)
         if click is not None:
-            (positive if click[1] else negative).append(np.asarray(click[0], dtype=float))
+            positive, negative = append_click(positive, negative, click)
             previous = sitk.GetImageFromArray(mask.astype(np.uint8))
             previous.CopyInformation(vc.image)
             mask = segment(vc.image, Clicks.from_points(world(positive),
-                                                        world(negative) if negative else None),
+                                                        world(negative) if len(negative) else None),
                            segmenter, previous_mask=previous).mask
         masks.append(mask)
     return masks

@@ -23,11 +23,12 @@ class ConvBlock(nn.Sequential):
 
 class UNet3D(nn.Module):
     """Returns logits at full resolution, or, in training with deep supervision, a list of logits
-    from the finest to the coarsest decoder level."""
+    from the finest to the coarsest decoder level. ``in_channels`` has no default: the model card
+    (``Architecture``, checked against its guidance channels) is the one place that decides it."""
 
     def __init__(
         self,
-        in_channels: int = 6,
+        in_channels: int,
         out_channels: int = 2,
         features: Sequence[int] = (16, 32, 64, 128, 160),
         deep_supervision: bool = True,

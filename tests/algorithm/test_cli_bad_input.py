@@ -10,7 +10,7 @@ import pytest
 import SimpleITK as sitk
 
 from algorithm.cli import main
-from algorithm.network.model_card import ModelCard
+from algorithm.network.model_card import Architecture, ModelCard
 from algorithm.network.unet import UNet3D
 from algorithm.network.weights import save_model
 from algorithm.prompts import Clicks
@@ -121,7 +121,7 @@ def test_network_requested_without_weights(good_case, tmp_path, capfd):
 
 def test_corrupt_weights(good_case, tmp_path, capfd):
     inputs, _, _ = good_case
-    folder = save_model(UNet3D(features=[4, 8]), ModelCard(
+    folder = save_model(UNet3D(**Architecture(features=[4, 8]).model_dump()), ModelCard(
         name="t", version="0", architecture={"features": [4, 8]}, grid_size=16), tmp_path / "w")
     (folder / "model.safetensors").write_bytes(b"\x00" * 64)
     code, last = run(capfd, inputs, tmp_path / "out", "--weights", str(folder))
@@ -130,7 +130,7 @@ def test_corrupt_weights(good_case, tmp_path, capfd):
 
 def test_weights_that_do_not_match_the_card(good_case, tmp_path, capfd):
     inputs, _, _ = good_case
-    folder = save_model(UNet3D(features=[4, 8]), ModelCard(
+    folder = save_model(UNet3D(**Architecture(features=[4, 8]).model_dump()), ModelCard(
         name="t", version="0", architecture={"features": [4, 8]}, grid_size=16), tmp_path / "w")
     card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
     card["architecture"]["features"] = [8, 16]

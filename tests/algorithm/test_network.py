@@ -13,7 +13,7 @@ from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.methods.select import make_segmenter
 from algorithm.network import weights as weights_module
-from algorithm.network.model_card import ModelCard
+from algorithm.network.model_card import Architecture, ModelCard
 from algorithm.network.unet import UNet3D
 from algorithm.network.weights import find_weights_dir, load_model, save_model
 from algorithm.pipeline import segment
@@ -25,7 +25,7 @@ SMALL = dict(architecture={"features": [4, 8, 16]}, grid_size=32)
 
 def small_weights(folder, **card):
     torch.manual_seed(0)
-    model = UNet3D(features=[4, 8, 16])
+    model = UNet3D(**Architecture(features=[4, 8, 16]).model_dump())
     return save_model(model, ModelCard(name="tiny", version="0", **(SMALL | card)), folder), model
 
 

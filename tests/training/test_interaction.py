@@ -3,6 +3,7 @@ import pytest
 
 from training.interaction import (
     ClickSimulationConfig,
+    append_click,
     centre_click,
     corrective_click,
     ellipsoid_from_clicks,
@@ -254,3 +255,12 @@ def test_corrective_click_connectivity_changes_the_component():
     assert positive  # 16 voxels joined at the corner beat the 12-voxel bar
     point, positive = corrective_click(pred, ref, ISO, connectivity=6)
     assert not positive and pred[tuple(point)]
+
+
+def test_append_click_adds_to_the_side_the_click_belongs_to():
+    positive, negative = np.array([[1.0, 2.0, 3.0]]), np.zeros((0, 3))
+    positive, negative = append_click(positive, negative, (np.array([4, 5, 6]), False))
+    positive, negative = append_click(positive, negative, (np.array([7, 8, 9]), True))
+    np.testing.assert_array_equal(positive, [[1, 2, 3], [7, 8, 9]])
+    np.testing.assert_array_equal(negative, [[4, 5, 6]])
+    assert positive.dtype == negative.dtype == float

@@ -141,6 +141,17 @@ def test_fine_tuning_run_with_self_refinement_and_corrected_validation(nnunet_fo
     assert json.loads(state["origin"])["version"] == source_version
 
 
+def test_a_run_on_all_cases_keeps_its_last_epoch(nnunet_folder, tmp_path):
+    """Without held-out patients there is nothing to choose by (the training loss on fresh
+    random samples is noise): the exported model is the final one."""
+    best = train(TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "all",
+                             **TINY | {"fold": -1, "epochs": 3}))
+    _, card = load_model(best)
+    assert card.training["epochs_completed"] == 3
+    assert card.training["validation_cases"] == [] and card.validation == {}
+    assert len(card.training["cases"]) == 4
+
+
 def test_resume_continues_exactly(nnunet_folder, tmp_path):
     straight = TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "straight", **TINY)
     train(straight)
