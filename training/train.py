@@ -245,8 +245,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         start_epoch, best, history = state["epoch"], state["best"], json.loads(state["history"])
         origin = json.loads(state.get("origin", "null"))
         if rank == 0:
-            print(f"resumed from epoch {start_epoch} (best validation DSC {best:.3f})",
-                  file=sys.stderr)
+            kept = f"best validation score {best:.3f}" if val_cases else "the last one is kept"
+            print(f"resumed from epoch {start_epoch} ({kept})", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
     use_amp = config.amp and device.type == "cuda"
 
