@@ -156,6 +156,12 @@ def _predictor(model: UNet3D, device: torch.device):
     return predict
 
 
+def _inference_copy(model: UNet3D, config: TrainConfig) -> UNet3D:
+    copy = unet(config, deep_supervision=False)
+    copy.load_state_dict(model.state_dict())
+    return copy
+
+
 def save_checkpoint(path: Path, model, optimizer, epoch: int, best: float, history: list,
                     origin: dict | None = None) -> None:
     tmp = path.with_suffix(".tmp")
@@ -297,13 +303,14 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         score = float(epoch + 1)
         if summary:
             score = (summary["dsc"] + summary.get("dsc_corrected", summary["dsc"])) / 2
+        card = model_card(config, train_cases, summary, epoch + 1, val_cases, origin)
         if score > best:
             best = score
-            eval_model = unet(config, deep_supervision=False)
-            eval_model.load_state_dict(model.state_dict())
-            save_model(eval_model, model_card(config, train_cases, summary, epoch + 1, val_cases,
-                                              origin),
-                       out / "best")
+            save_model(_inference_copy(model, config), card, out / "best")
+        if epoch + 1 == config.epochs:
+            # the end of the schedule, whatever validation chose: an unselected model whose
+            # held-out figures are not biased by the choice of epoch
+            save_model(_inference_copy(model, config), card, out / "final")
         save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history, origin)
         plot_curves(history, out / "curves.png")
     if distributed:

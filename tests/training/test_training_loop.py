@@ -113,6 +113,9 @@ def test_tiny_run_exports_weights_the_algorithm_loads(nnunet_folder, tmp_path):
     assert validation and {c["case"] for c in card.training["cases"]}.isdisjoint(validation)
     assert card.training["commit"]
     NetworkSegmenter(model, card, torch.device("cpu"))
+    final, final_card = load_model(out / "final")  # the unselected end of the schedule
+    assert final_card.training["epochs_completed"] == 2
+    assert final_card.validation["dsc"] == log[-1]["val_dsc"]
     shipped = export(out / "best", tmp_path / "package-weights")
     assert load_model(shipped)[1].training["validation_cases"] == sorted(validation) or \
         set(load_model(shipped)[1].training["validation_cases"]) == validation
@@ -146,8 +149,10 @@ def test_a_run_on_all_cases_keeps_its_last_epoch(nnunet_folder, tmp_path):
     random samples is noise): the exported model is the final one."""
     best = train(TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "all",
                              **TINY | {"fold": -1, "epochs": 3}))
-    _, card = load_model(best)
+    model, card = load_model(best)
     assert card.training["epochs_completed"] == 3
+    final = load_model(tmp_path / "all" / "final")[0].state_dict()
+    assert all(torch.equal(v, final[k]) for k, v in model.state_dict().items())
     assert card.training["validation_cases"] == [] and card.validation == {}
     assert len(card.training["cases"]) == 4
 
