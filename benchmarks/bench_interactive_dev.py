@@ -60,10 +60,13 @@ def run_case(vc, network, classical, combined, seed: int) -> dict:
     return out
 
 
-def summarise(rows: list[dict], keys: list[str], seeds: int, cases) -> dict:
+def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: str,
+              version: str) -> dict:
     groups = sorted({r["group"] for r in rows})
     return {
-        "command": f"python benchmarks/bench_interactive_dev.py --seeds {seeds}",
+        "command": ("python benchmarks/bench_interactive_dev.py "
+                    f"--seeds {seeds} --weights {weights}"),
+        "weights_version": version,
         "held_out_cases": sorted(c.case_id for c in cases),
         "seeds": seeds,
         "overall": {k: {"mean": round(float(np.mean([r[k] for r in rows])), 4),
@@ -89,6 +92,10 @@ def main() -> None:
     card = read_card(Path(args.weights))
     held_out = set(card.training.get("validation_cases", []))
     cases = [c for c in read_manifest(DEFAULT_MANIFEST) if c.case_id in held_out]
+    if not cases:
+        raise SystemExit(f"error: {args.weights} ({card.version}) held out no dev case (trained "
+                         "on all of them?); benchmark a run that held some out, e.g. its "
+                         "fold-0 twin's final/")
     network = NetworkSegmenter.from_folder(Path(args.weights),
                                            torch.device("cpu"))
     classical = GeodesicSegmenter()
@@ -124,7 +131,8 @@ def main() -> None:
             for _, rs in columns) + " |")
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
-            json.dump(summarise(rows, keys, args.seeds, cases), f, indent=1)
+            json.dump(summarise(rows, keys, args.seeds, cases, args.weights, card.version), f,
+                      indent=1)
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "

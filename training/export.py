@@ -31,13 +31,26 @@ def complete_card(card: dict) -> dict:
     return card
 
 
+def _benchmark_record(card: dict, benchmark: Path) -> dict:
+    """The held-out benchmark as measured; when this model trained on those cases (a final model
+    on all data), the record says that the figures belong to a twin that held them out."""
+    record = json.loads(benchmark.read_text(encoding="utf-8"))
+    trained_on = {c["case"] for c in card["training"].get("cases", [])}
+    overlap = sorted(trained_on & set(record.get("held_out_cases", [])))
+    if overlap:
+        record["note"] = (f"measured on {record.get('weights_version', 'another model')}, which "
+                          f"held these cases out; this model ({card.get('version')}) trained on "
+                          f"{len(overlap)} of them, so the figures estimate its recipe, not it")
+    return record
+
+
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
            benchmark: Path | None = None) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     card["combine_with_classical"] = combine_with_classical
     if benchmark is not None:
-        card["validation"]["benchmark"] = json.loads(benchmark.read_text(encoding="utf-8"))
+        card["validation"]["benchmark"] = _benchmark_record(card, benchmark)
     if not card["training"].get("cases"):
         raise SystemExit("error: the model card lists no training cases")
     target.mkdir(parents=True, exist_ok=True)

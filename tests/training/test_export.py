@@ -1,0 +1,43 @@
+"""Export: the card that ships says what its benchmark figures belong to."""
+
+import json
+
+import pytest
+
+from algorithm.network.model_card import Architecture, ModelCard
+from algorithm.network.unet import UNet3D
+from algorithm.network.weights import load_model, save_model
+from training.export import export
+
+
+def _run(folder, cases):
+    architecture = Architecture(features=[4, 8])
+    card = ModelCard(name="t", version="2026.01.01-e3", architecture=architecture, grid_size=16,
+                     training={"cases": [{"case": c} for c in cases]})
+    return save_model(UNet3D(**architecture.model_dump()), card, folder)
+
+
+def _benchmark(path, held_out):
+    path.write_text(json.dumps({"held_out_cases": held_out, "weights_version": "twin-e20",
+                                "overall": {"network": {"mean": 0.8, "sd": 0.1}}}))
+    return path
+
+
+def test_a_benchmark_of_held_out_cases_is_recorded_as_it_is(tmp_path):
+    run = _run(tmp_path / "run", ["a", "b"])
+    shipped = export(run, tmp_path / "ship", benchmark=_benchmark(tmp_path / "b.json", ["c"]))
+    record = load_model(shipped)[1].validation["benchmark"]
+    assert record["held_out_cases"] == ["c"] and "note" not in record
+
+
+def test_a_model_trained_on_the_benchmark_cases_says_the_figures_are_its_twins(tmp_path):
+    run = _run(tmp_path / "run", ["a", "b", "c"])
+    shipped = export(run, tmp_path / "ship",
+                     benchmark=_benchmark(tmp_path / "b.json", ["b", "c"]))
+    note = load_model(shipped)[1].validation["benchmark"]["note"]
+    assert "twin-e20" in note and "trained on 2 of them" in note
+
+
+def test_a_card_without_training_cases_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="no training cases"):
+        export(_run(tmp_path / "run", []), tmp_path / "ship")
