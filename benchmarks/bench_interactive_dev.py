@@ -20,16 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dev_lesions import DEFAULT_MANIFEST, dice  # noqa: I001  (benchmarks/ is on sys.path)
+# benchmarks/ is on sys.path
+from dev_lesions import dice, held_out_cases, segmenters  # noqa: I001
 
 from algorithm.geometry import index_to_world
-from algorithm.methods.classical import GeodesicSegmenter
-from algorithm.methods.ensemble import AverageSegmenter
-from algorithm.methods.network import NetworkSegmenter
-from algorithm.network.weights import PACKAGE_WEIGHTS_DIR, read_card
+from algorithm.network.weights import PACKAGE_WEIGHTS_DIR
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
-from training.datasets import read_manifest
 from training.interaction import centre_click, ellipsoid_from_clicks, six_point_clicks
 from training.validation import correct, load_validation_cases
 
@@ -86,20 +83,8 @@ def main() -> None:
                         help="also write the summary that training.export records in the card")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    if not DEFAULT_MANIFEST.is_file():
-        print(f"SKIPPED: no dev lesions at {DEFAULT_MANIFEST}")
-        return
-    card = read_card(Path(args.weights))
-    held_out = set(card.training.get("validation_cases", []))
-    cases = [c for c in read_manifest(DEFAULT_MANIFEST) if c.case_id in held_out]
-    if not cases:
-        raise SystemExit(f"error: {args.weights} ({card.version}) held out no dev case (trained "
-                         "on all of them?); benchmark a run that held some out, e.g. its "
-                         "fold-0 twin's final/")
-    network = NetworkSegmenter.from_folder(Path(args.weights),
-                                           torch.device("cpu"))
-    classical = GeodesicSegmenter()
-    combined = AverageSegmenter([network, classical])
+    card, cases = held_out_cases(Path(args.weights))
+    network, classical, combined = segmenters(Path(args.weights)).values()
     rows = []
     for vc in load_validation_cases(cases):
         for seed in range(args.seeds):

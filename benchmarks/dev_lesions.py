@@ -14,7 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from training.datasets import read_manifest  # noqa: E402
+import torch  # noqa: E402
+
+from algorithm.methods.base import Segmenter  # noqa: E402
+from algorithm.methods.classical import GeodesicSegmenter  # noqa: E402
+from algorithm.methods.ensemble import AverageSegmenter  # noqa: E402
+from algorithm.methods.network import NetworkSegmenter  # noqa: E402
+from algorithm.network.model_card import ModelCard  # noqa: E402
+from algorithm.network.weights import read_card  # noqa: E402
+from training.datasets import Case, read_manifest  # noqa: E402
 from training.validation import ValidationCase, dice, load_validation_cases  # noqa: E402,F401
 
 DEFAULT_MANIFEST = ROOT.parent / "shared" / "data" / "dev-lesions" / "manifest.json"
@@ -30,3 +38,30 @@ def dev_cases(manifest: Path = DEFAULT_MANIFEST, only: list[str] | None = None
         if only and not any(case.case_id.startswith(o) for o in only):
             continue
         yield from load_validation_cases([case])
+
+
+def held_out_cases(weights: Path, manifest: Path = DEFAULT_MANIFEST
+                   ) -> tuple[ModelCard, list[Case]]:
+    """The dev cases a model's card says it never trained on; refuses a model that held out
+    none (a final model on all data: benchmark its fold twin instead). Without the dev lesions
+    (a checkout without ``../shared``) the benchmark ends, skipped, with exit code 0."""
+    if not manifest.is_file():
+        print(f"SKIPPED: no dev lesions at {manifest}")
+        raise SystemExit(0)
+    card = read_card(weights)
+    held_out = set(card.training.get("validation_cases", []))
+    cases = [c for c in read_manifest(manifest) if c.case_id in held_out]
+    if not cases:
+        raise SystemExit(f"error: {weights} ({card.version}) held out no dev case (trained on "
+                         "all of them?); benchmark a run that held some out, e.g. its fold-0 "
+                         "twin's final/")
+    return card, cases
+
+
+def segmenters(weights: Path) -> dict[str, Segmenter]:
+    """The compared methods: the network, the classical method, and their average (the shipped
+    combination when the card says so)."""
+    network = NetworkSegmenter.from_folder(weights, torch.device("cpu"))
+    classical = GeodesicSegmenter()
+    return {"network": network, "classical": classical,
+            "net+classical": AverageSegmenter([network, classical])}

@@ -16,7 +16,7 @@ import SimpleITK as sitk
 
 from algorithm.preprocessing import Modality, detect_modality
 from training.datasets import Case, load_case
-from training.synthesis import generate_lesion_sample, transplant_lesion
+from training.synthesis import LesionSynthesisConfig, generate_lesion_sample, transplant_lesion
 
 
 @dataclass
@@ -96,6 +96,7 @@ class SyntheticLesions:
     donors: list[LoadedCase]
     crop_mm: float = 160.0
     p_transplant: float = 0.25
+    synthesis: LesionSynthesisConfig | None = None  #: the generator's ranges (its defaults if None)
 
     max_tries: int = 8
 
@@ -118,11 +119,11 @@ class SyntheticLesions:
             donor = donors[int(rng.integers(len(donors)))]
             src = donor.images[int(rng.integers(len(donor.images)))]
             out, mask = transplant_lesion(src, donor.mask, donor.spacing, image, bg.spacing,
-                                          bg.modality, rng, avoid_mask=avoid)
+                                          bg.modality, rng, self.synthesis, avoid_mask=avoid)
             kind = f"transplant:{donor.case.case_id}->{bg.name}"
         else:
             out, mask = generate_lesion_sample(image, bg.spacing, bg.modality, rng,
-                                               avoid_mask=avoid)
+                                               self.synthesis, avoid_mask=avoid)
             kind = f"synthetic:{bg.name}"
         return LesionExample(out.astype(np.float32), mask, bg.spacing, bg.modality, kind)
 
