@@ -38,7 +38,10 @@ def _benchmark_record(card: dict, benchmark: Path) -> dict:
     trained_on = {c["case"] for c in card["training"].get("cases", [])}
     overlap = sorted(trained_on & set(record.get("held_out_cases", [])))
     if overlap:
-        record["note"] = (f"measured on {record.get('weights_version', 'another model')}, which "
+        measured = record.get("weights_version", "another model")
+        if record.get("command"):
+            measured += f" (`{record['command']}`)"
+        record["note"] = (f"measured on {measured}, which "
                           f"held these cases out; this model ({card.get('version')}) trained on "
                           f"{len(overlap)} of them, so the figures estimate its recipe, not it")
     return record

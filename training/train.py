@@ -90,7 +90,7 @@ def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
     licences = sorted({c.licence for c in train if c.licence})
     return ModelCard(
         name="lesionseg-unet",
-        version=f"{time.strftime('%Y.%m.%d')}-e{epoch}",
+        version=f"{time.strftime('%Y.%m.%d')}-{config.out.name}-e{epoch}",
         architecture=Architecture(features=config.features),
         grid_size=config.grid_size,
         guidance=GuidanceSettings(),

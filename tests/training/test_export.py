@@ -19,6 +19,7 @@ def _run(folder, cases):
 
 def _benchmark(path, held_out):
     path.write_text(json.dumps({"held_out_cases": held_out, "weights_version": "twin-e20",
+                                "command": "bench --weights runs/twin/final",
                                 "overall": {"network": {"mean": 0.8, "sd": 0.1}}}))
     return path
 
@@ -36,6 +37,7 @@ def test_a_model_trained_on_the_benchmark_cases_says_the_figures_are_its_twins(t
                      benchmark=_benchmark(tmp_path / "b.json", ["b", "c"]))
     note = load_model(shipped)[1].validation["benchmark"]["note"]
     assert "twin-e20" in note and "trained on 2 of them" in note
+    assert "runs/twin/final" in note
 
 
 def test_a_card_without_training_cases_is_refused(tmp_path):

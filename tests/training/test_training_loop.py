@@ -136,6 +136,7 @@ def test_fine_tuning_run_with_self_refinement_and_corrected_validation(nnunet_fo
     card = load_model(tmp_path / "tuned/best")[1]
     assert card.validation["corrections"] == 1
     assert card.training["initialised_from"]["version"] == source_version
+    assert card.version.endswith("-tuned-e1") and source_version.endswith("-first-e1")
     import shutil
     shutil.rmtree(first)  # e.g. overwritten by an export since
     train(tuned, resume=True)
