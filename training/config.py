@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class TrainConfig(BaseModel):
@@ -26,6 +26,9 @@ class TrainConfig(BaseModel):
     features: list[int] = Field(default_factory=lambda: [12, 24, 48, 96, 128])
     grid_size: int = 64
     synthetic_fraction: float = 0.5  #: share of samples with synthetic/transplanted lesions
+    #: main-lobe diameter range of synthetic lesions, mm, log-uniform (the generator's default);
+    #: widen it for cohorts of large tumours such as soft-tissue sarcomas
+    synthetic_diameter_mm: tuple[float, float] = (6.0, 45.0)
     p_refine: float = 0.3  #: share of samples with a synthetic flawed previous mask
     #: share of samples whose previous mask and corrective clicks come from the model itself
     p_self_refine: float = 0.0
@@ -38,3 +41,10 @@ class TrainConfig(BaseModel):
     #: validation also simulates this many corrective clicks; the best epoch then maximises the
     #: mean of the first and the corrected DSC
     val_corrections: int = 0
+
+    @field_validator("synthetic_diameter_mm")
+    @classmethod
+    def _increasing_positive(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < value[0] <= value[1]:
+            raise ValueError("synthetic_diameter_mm must be MIN MAX with 0 < MIN <= MAX")
+        return value

@@ -33,6 +33,7 @@ from training.losses import deep_supervision_loss
 from training.interaction import ClickSimulationConfig
 from training.samples import SampleConfig, draw_grid_sample, encode_sample, finish_sample
 from training.self_refinement import refine_with_model
+from training.synthesis import LesionSynthesisConfig
 from training.sources import (
     Mixture, RealLesions, SyntheticLesions, backgrounds_from, load_cases,
 )
@@ -199,6 +200,15 @@ def plot_curves(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def synthetic_source(config: TrainConfig, loaded: list) -> SyntheticLesions:
+    """Synthetic and transplanted lesions in the training cases' anatomy and the backgrounds;
+    crops leave room around the largest lesion the size range allows."""
+    diameters = config.synthetic_diameter_mm
+    return SyntheticLesions(backgrounds_from(loaded, config.backgrounds), loaded,
+                            crop_mm=max(160.0, 2.0 * diameters[1]),
+                            synthesis=LesionSynthesisConfig(diameter_mm=tuple(diameters)))
+
+
 def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Path:
     """Run (or, with ``resume``, continue) training; ``stop_after`` > 0 ends this invocation
     after that many epochs, leaving a checkpoint to resume from (training in chunks)."""
@@ -222,7 +232,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     loaded = load_cases(train_cases)
     sources, weights = [RealLesions(loaded)], [1.0 - config.synthetic_fraction]
     if config.synthetic_fraction > 0:
-        sources.append(SyntheticLesions(backgrounds_from(loaded, config.backgrounds), loaded))
+        sources.append(synthetic_source(config, loaded))
         weights.append(config.synthetic_fraction)
     source = Mixture(sources, weights)
     validation = load_validation_cases(val_cases) if rank == 0 else []
@@ -340,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, action="store_true", default=None)
         elif name in ("features", "val_seeds"):
             p.add_argument(flag, type=int, nargs="+", default=None)
+        elif name == "synthetic_diameter_mm":
+            p.add_argument(flag, type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
         else:
             p.add_argument(flag, type=type(field.default), default=None)
     return p

@@ -18,7 +18,7 @@ from training.losses import deep_supervision_loss, deep_supervision_weights, dic
 from training.samples import SampleConfig, add_corrections, flawed_prediction, make_sample
 from training.sources import LesionExample
 from training.export import export
-from training.train import main as train_main, poly_lr, train
+from training.train import build_parser, main as train_main, poly_lr, synthetic_source, train
 
 TINY = dict(epochs=2, steps_per_epoch=2, batch_size=1, grid_size=32, features=[4, 8, 16],
             threads=1, synthetic_fraction=0.0, n_folds=2, fold=0)
@@ -189,3 +189,23 @@ def test_multi_process_training_with_torchrun(nnunet_folder, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len((out / "log.jsonl").read_text(encoding="utf-8").splitlines()) == 1
     load_model(out / "best")
+
+
+def test_synthetic_lesion_size_range_reaches_the_generator(tmp_path):
+    """``--synthetic-diameter-mm`` sets the size of the lesions training inserts."""
+    phantom = make_phantom("CT", shape=(40, 80, 80), spacing_zyx=(1.5, 1.5, 1.5),
+                           radii_mm=(4.0, 4.0, 4.0))
+    background = tmp_path / "ct.nii.gz"
+    sitk.WriteImage(phantom.image, str(background))
+
+    def diameters(lo: float, hi: float) -> list[float]:
+        config = TrainConfig(backgrounds=[background], synthetic_diameter_mm=(lo, hi))
+        source = synthetic_source(config, loaded=[])
+        masks = [source.draw(np.random.default_rng(i)).mask for i in range(3)]
+        return [float(np.cbrt(6 * m.sum() * 1.5**3 / np.pi)) for m in masks]
+
+    assert max(diameters(6.0, 6.0)) < min(diameters(24.0, 24.0))
+    args = build_parser().parse_args(["--out", "x", "--synthetic-diameter-mm", "10", "100"])
+    assert args.synthetic_diameter_mm == [10.0, 100.0]
+    with pytest.raises(ValueError, match="synthetic_diameter_mm"):
+        TrainConfig(synthetic_diameter_mm=(50.0, 10.0))
