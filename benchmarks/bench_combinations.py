@@ -1,0 +1,131 @@
+"""Which way of combining segmenters pays, on held-out dev lesions with six clicks.
+
+Every variant averages the probabilities of some members (the network, the classical method, and
+optionally a second network trained with the same patients held out) with its own weights, and
+cuts at its own threshold; the rest of the pipeline (VOI growth, postprocessing) is the shipped
+one. Member predictions are cached per model-grid case, so a variant costs no extra network pass.
+Use it before shipping an ensemble or a threshold: a variant that wins here was still chosen on
+these cases, so confirm it elsewhere (e.g. ``bench_synthetic_lesions.py``).
+
+    python benchmarks/bench_combinations.py --weights runs/v3fold0/final [--second runs/v2/best]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# benchmarks/ is on sys.path
+from dev_lesions import dice, held_out_cases  # noqa: I001
+
+from algorithm.geometry import index_to_world
+from algorithm.methods.base import GridCase, Segmenter
+from algorithm.methods.classical import GeodesicSegmenter
+from algorithm.methods.network import NetworkSegmenter
+from algorithm.pipeline import segment
+from algorithm.prompts import Clicks
+from training.interaction import six_point_clicks
+from training.validation import load_validation_cases
+
+
+@dataclass
+class CachedMembers:
+    """Each member's probability for a grid case, computed once."""
+
+    members: dict[str, Segmenter]
+
+    def __post_init__(self) -> None:
+        self._cache: dict[str, dict[str, np.ndarray]] = {}
+
+    def __call__(self, case: GridCase) -> dict[str, np.ndarray]:
+        key = hashlib.sha1(case.image.tobytes() + case.positive.tobytes()
+                           + case.negative.tobytes()).hexdigest()
+        if key not in self._cache:
+            self._cache[key] = {n: m.predict(case) for n, m in self.members.items()}
+        return self._cache[key]
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+@dataclass
+class Variant:
+    """Weighted average of cached members, rescaled so that ``threshold`` maps to 0.5."""
+
+    members: CachedMembers
+    weights: dict[str, float]
+    threshold: float = 0.5
+    grid_size: int = 64
+    name: str = "variant"
+
+    def predict(self, case: GridCase) -> np.ndarray:
+        probs = self.members(case)
+        total = sum(self.weights.values())
+        p = sum(w * probs[n] for n, w in self.weights.items()) / total
+        return np.clip(p * (0.5 / self.threshold), 0.0, 1.0).astype(np.float32)
+
+
+def variants(members: CachedMembers, grid_size: int, second: bool) -> dict[str, Variant]:
+    table = {"network": ({"net": 1}, 0.5),
+             "network+classical (shipped)": ({"net": 1, "cls": 1}, 0.5),
+             "network+2 classical": ({"net": 1, "cls": 2}, 0.5),
+             "network+classical, cut 0.45": ({"net": 1, "cls": 1}, 0.45),
+             "network+classical, cut 0.55": ({"net": 1, "cls": 1}, 0.55),
+             "network+classical, cut 0.6": ({"net": 1, "cls": 1}, 0.6)}
+    if second:
+        table |= {"two networks": ({"net": 1, "net2": 1}, 0.5),
+                  "two networks+classical": ({"net": 1, "net2": 1, "cls": 1}, 0.5),
+                  "two networks+2 classical": ({"net": 1, "net2": 1, "cls": 2}, 0.5)}
+    return {name: Variant(members, w, t, grid_size) for name, (w, t) in table.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", required=True, help="a model that held dev cases out")
+    parser.add_argument("--second", default=None,
+                        help="a second model that held out the same cases (ensemble member)")
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    card, cases = held_out_cases(Path(args.weights))
+    cpu = torch.device("cpu")
+    members = {"net": NetworkSegmenter.from_folder(Path(args.weights), cpu),
+               "cls": GeodesicSegmenter()}
+    if args.second:
+        second_card, second_cases = held_out_cases(Path(args.second))
+        if {c.case_id for c in second_cases} != {c.case_id for c in cases}:
+            raise SystemExit("error: the two models held out different cases")
+        members["net2"] = NetworkSegmenter.from_folder(Path(args.second), cpu)
+    cached = CachedMembers(members)
+    table = variants(cached, members["net"].grid_size, second=bool(args.second))
+    rows = []
+    for vc in load_validation_cases(cases):
+        for seed in range(args.seeds):
+            clicks = six_point_clicks(vc.mask, vc.spacing, np.random.default_rng(seed))
+            prompt = Clicks.from_points(index_to_world(vc.image, clicks.astype(float)))
+            rows.append({"group": vc.case.group, **{
+                name: dice(segment(vc.image, prompt, v).mask, vc.mask) for name, v in table.items()
+            }})
+        cached.clear()
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["group"]].append(r)
+    columns = sorted(groups.items()) + [("overall", rows)]
+    print(f"weights: {args.weights} ({card.version})"
+          + (f"; second: {args.second} ({second_card.version})" if args.second else "")
+          + f"; {len(cases)} held-out cases x {args.seeds} seeds, six clicks, mean DSC")
+    print("| variant | " + " | ".join(g for g, _ in columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for name in table:
+        print(f"| {name} | " + " | ".join(f"{np.mean([r[name] for r in rs]):.3f}"
+                                         for _, rs in columns) + " |")
+
+
+if __name__ == "__main__":
+    main()
