@@ -27,6 +27,7 @@ from dev_lesions import dice, held_out_cases  # noqa: I001
 from algorithm.geometry import index_to_world
 from algorithm.methods.base import GridCase, Segmenter
 from algorithm.methods.classical import GeodesicSegmenter
+from algorithm.methods.ensemble import AverageSegmenter
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
@@ -35,19 +36,20 @@ from training.validation import load_validation_cases
 
 
 @dataclass
-class CachedMembers:
-    """Each member's probability for a grid case, computed once."""
+class Cached:
+    """A member whose prediction for a grid case is computed once, however many variants use it."""
 
-    members: dict[str, Segmenter]
+    member: Segmenter
 
     def __post_init__(self) -> None:
-        self._cache: dict[str, dict[str, np.ndarray]] = {}
+        self.name, self.grid_size = self.member.name, self.member.grid_size
+        self._cache: dict[str, np.ndarray] = {}
 
-    def __call__(self, case: GridCase) -> dict[str, np.ndarray]:
+    def predict(self, case: GridCase) -> np.ndarray:
         key = hashlib.sha1(case.image.tobytes() + case.positive.tobytes()
                            + case.negative.tobytes()).hexdigest()
         if key not in self._cache:
-            self._cache[key] = {n: m.predict(case) for n, m in self.members.items()}
+            self._cache[key] = self.member.predict(case)
         return self._cache[key]
 
     def clear(self) -> None:
@@ -55,34 +57,40 @@ class CachedMembers:
 
 
 @dataclass
-class Variant:
-    """Weighted average of cached members, rescaled so that ``threshold`` maps to 0.5."""
+class CutAt:
+    """``inner``'s probability rescaled so that ``threshold`` falls on the pipeline's 0.5."""
 
-    members: CachedMembers
-    weights: dict[str, float]
-    threshold: float = 0.5
-    grid_size: int = 64
-    name: str = "variant"
+    inner: Segmenter
+    threshold: float
+    name: str = "cut"
+
+    @property
+    def grid_size(self) -> int:
+        return self.inner.grid_size
 
     def predict(self, case: GridCase) -> np.ndarray:
-        probs = self.members(case)
-        total = sum(self.weights.values())
-        p = sum(w * probs[n] for n, w in self.weights.items()) / total
-        return np.clip(p * (0.5 / self.threshold), 0.0, 1.0).astype(np.float32)
+        p = self.inner.predict(case) * (0.5 / self.threshold)
+        return np.clip(p, 0.0, 1.0).astype(np.float32)
 
 
-def variants(members: CachedMembers, grid_size: int, second: bool) -> dict[str, Variant]:
+def variants(members: dict[str, Cached]) -> dict[str, Segmenter]:
+    """Each variant is the shipped averaging (``AverageSegmenter``) of some members, with its
+    own weights, optionally cut at another threshold."""
     table = {"network": ({"net": 1}, 0.5),
              "network+classical (shipped)": ({"net": 1, "cls": 1}, 0.5),
              "network+2 classical": ({"net": 1, "cls": 2}, 0.5),
              "network+classical, cut 0.45": ({"net": 1, "cls": 1}, 0.45),
              "network+classical, cut 0.55": ({"net": 1, "cls": 1}, 0.55),
              "network+classical, cut 0.6": ({"net": 1, "cls": 1}, 0.6)}
-    if second:
+    if "net2" in members:
         table |= {"two networks": ({"net": 1, "net2": 1}, 0.5),
                   "two networks+classical": ({"net": 1, "net2": 1, "cls": 1}, 0.5),
                   "two networks+2 classical": ({"net": 1, "net2": 1, "cls": 2}, 0.5)}
-    return {name: Variant(members, w, t, grid_size) for name, (w, t) in table.items()}
+    out: dict[str, Segmenter] = {}
+    for name, (weights, threshold) in table.items():
+        average = AverageSegmenter([members[m] for m in weights], list(weights.values()))
+        out[name] = average if threshold == 0.5 else CutAt(average, threshold)
+    return out
 
 
 def main() -> None:
@@ -95,15 +103,14 @@ def main() -> None:
     torch.set_num_threads(2)
     card, cases = held_out_cases(Path(args.weights))
     cpu = torch.device("cpu")
-    members = {"net": NetworkSegmenter.from_folder(Path(args.weights), cpu),
-               "cls": GeodesicSegmenter()}
+    members = {"net": Cached(NetworkSegmenter.from_folder(Path(args.weights), cpu)),
+               "cls": Cached(GeodesicSegmenter())}
     if args.second:
         second_card, second_cases = held_out_cases(Path(args.second))
         if {c.case_id for c in second_cases} != {c.case_id for c in cases}:
             raise SystemExit("error: the two models held out different cases")
-        members["net2"] = NetworkSegmenter.from_folder(Path(args.second), cpu)
-    cached = CachedMembers(members)
-    table = variants(cached, members["net"].grid_size, second=bool(args.second))
+        members["net2"] = Cached(NetworkSegmenter.from_folder(Path(args.second), cpu))
+    table = variants(members)
     rows = []
     for vc in load_validation_cases(cases):
         for seed in range(args.seeds):
@@ -112,7 +119,8 @@ def main() -> None:
             rows.append({"group": vc.case.group, **{
                 name: dice(segment(vc.image, prompt, v).mask, vc.mask) for name, v in table.items()
             }})
-        cached.clear()
+        for member in members.values():
+            member.clear()
     groups = defaultdict(list)
     for r in rows:
         groups[r["group"]].append(r)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from training.synthesis import LesionSynthesisConfig
+
 
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,7 +46,7 @@ class TrainConfig(BaseModel):
 
     @field_validator("synthetic_diameter_mm")
     @classmethod
-    def _increasing_positive(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < value[0] <= value[1]:
-            raise ValueError("synthetic_diameter_mm must be MIN MAX with 0 < MIN <= MAX")
+    def _a_range_the_generator_takes(cls, value: tuple[float, float]) -> tuple[float, float]:
+        """Refused at start-up, by the generator's own check, not at the first synthetic draw."""
+        LesionSynthesisConfig(diameter_mm=value)
         return value

@@ -206,7 +206,7 @@ def synthetic_source(config: TrainConfig, loaded: list) -> SyntheticLesions:
     diameters = config.synthetic_diameter_mm
     return SyntheticLesions(backgrounds_from(loaded, config.backgrounds), loaded,
                             crop_mm=max(160.0, 2.0 * diameters[1]),
-                            synthesis=LesionSynthesisConfig(diameter_mm=tuple(diameters)))
+                            synthesis=LesionSynthesisConfig(diameter_mm=diameters))
 
 
 def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Path:
