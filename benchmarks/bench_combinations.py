@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 # benchmarks/ is on sys.path
-from dev_lesions import dice, held_out_cases  # noqa: I001
+from dev_lesions import CutAt, dice, held_out_cases  # noqa: I001
 
 from algorithm.geometry import index_to_world
 from algorithm.methods.base import GridCase, Segmenter
@@ -54,23 +54,6 @@ class Cached:
 
     def clear(self) -> None:
         self._cache.clear()
-
-
-@dataclass
-class CutAt:
-    """``inner``'s probability rescaled so that ``threshold`` falls on the pipeline's 0.5."""
-
-    inner: Segmenter
-    threshold: float
-    name: str = "cut"
-
-    @property
-    def grid_size(self) -> int:
-        return self.inner.grid_size
-
-    def predict(self, case: GridCase) -> np.ndarray:
-        p = self.inner.predict(case) * (0.5 / self.threshold)
-        return np.clip(p, 0.0, 1.0).astype(np.float32)
 
 
 def variants(members: dict[str, Cached]) -> dict[str, Segmenter]:

@@ -10,6 +10,7 @@ how the methods handle soft-tissue lesions in unseen bodies, not realism. Fixed 
 lesions for every model.
 
     python benchmarks/bench_synthetic_lesions.py [--lesions 20] [--weights algorithm/weights]
+        [--classical-weight 1] [--cut 0.5]
 """
 
 from __future__ import annotations
@@ -60,12 +61,17 @@ def main() -> None:
                         metavar=("MIN", "MAX"),
                         help="main lobe diameter range in mm (log-uniform; the generator's "
                              "training default is 6 45)")
+    parser.add_argument("--classical-weight", type=float, default=1.0,
+                        help="weight of the classical method in net+classical (shipped: 1)")
+    parser.add_argument("--cut", type=float, default=0.5,
+                        help="net+classical probability cut (shipped: 0.5)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     card, cases = held_out_cases(Path(args.weights))
-    methods = segmenters(Path(args.weights))
+    methods = segmenters(Path(args.weights), args.classical_weight, args.cut)
     backgrounds = backgrounds_from(load_cases(cases))
-    print(f"weights: {args.weights} ({card.version}); held-out anatomy: "
+    print(f"weights: {args.weights} ({card.version}); net+classical: classical weight "
+          f"{args.classical_weight:g}, cut {args.cut:g}; held-out anatomy: "
           + ", ".join(sorted({b.name for b in backgrounds})))
     print("| anatomy | lesions, median diameter | " + " | ".join(METHODS) + " |")
     print("|---" * (len(METHODS) + 2) + "|")

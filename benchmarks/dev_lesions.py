@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from algorithm.methods.base import Segmenter  # noqa: E402
+from algorithm.methods.base import GridCase, Segmenter  # noqa: E402
 from algorithm.methods.classical import GeodesicSegmenter  # noqa: E402
 from algorithm.methods.ensemble import AverageSegmenter  # noqa: E402
 from algorithm.methods.network import NetworkSegmenter  # noqa: E402
@@ -58,10 +60,29 @@ def held_out_cases(weights: Path, manifest: Path = DEFAULT_MANIFEST
     return card, cases
 
 
-def segmenters(weights: Path) -> dict[str, Segmenter]:
+@dataclass
+class CutAt:
+    """``inner``'s probability rescaled so that ``threshold`` falls on the pipeline's 0.5."""
+
+    inner: Segmenter
+    threshold: float
+    name: str = "cut"
+
+    @property
+    def grid_size(self) -> int:
+        return self.inner.grid_size
+
+    def predict(self, case: GridCase) -> np.ndarray:
+        p = self.inner.predict(case) * (0.5 / self.threshold)
+        return np.clip(p, 0.0, 1.0).astype(np.float32)
+
+
+def segmenters(weights: Path, classical_weight: float = 1.0, cut: float = 0.5
+               ) -> dict[str, Segmenter]:
     """The compared methods: the network, the classical method, and their average (the shipped
-    combination when the card says so)."""
+    combination when the card says so; ``classical_weight`` and ``cut`` try other ones)."""
     network = NetworkSegmenter.from_folder(weights, torch.device("cpu"))
     classical = GeodesicSegmenter()
+    both = AverageSegmenter([network, classical], [1.0, classical_weight])
     return {"network": network, "classical": classical,
-            "net+classical": AverageSegmenter([network, classical])}
+            "net+classical": both if cut == 0.5 else CutAt(both, cut)}
