@@ -6,6 +6,7 @@ corrective clicks fed back with the previous mask. DSC on the original grid; mea
 and overall; inference time per case and peak memory of this process.
 
     python benchmarks/bench_interactive_dev.py [--seeds 5] [--weights algorithm/weights]
+        [--graph-cut SMOOTHNESS]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 # benchmarks/ is on sys.path
-from dev_lesions import dice, held_out_cases, segmenters  # noqa: I001
+from dev_lesions import dice, graph_cut_option, held_out_cases, segmenters  # noqa: I001
 
 from algorithm.geometry import index_to_world
 from algorithm.network.weights import PACKAGE_WEIGHTS_DIR
@@ -58,11 +59,11 @@ def run_case(vc, network, classical, combined, seed: int) -> dict:
 
 
 def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: str,
-              version: str) -> dict:
+              version: str, graph_cut: float | None) -> dict:
     groups = sorted({r["group"] for r in rows})
     return {
         "command": ("python benchmarks/bench_interactive_dev.py "
-                    f"--seeds {seeds} --weights {weights}"),
+                    f"--seeds {seeds} --weights {weights} --graph-cut {graph_cut or 0:g}"),
         "weights_version": version,
         "held_out_cases": sorted(c.case_id for c in cases),
         "seeds": seeds,
@@ -78,13 +79,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--weights", default=str(PACKAGE_WEIGHTS_DIR))
+    parser.add_argument("--graph-cut", type=float, default=None, metavar="SMOOTHNESS",
+                        help="regularise the network and net+classical with a graph cut "
+                             "(default: as the model card says; 0: off)")
     parser.add_argument("--json", default=None, help="also write the per-case rows here")
     parser.add_argument("--summary", default=None,
                         help="also write the summary that training.export records in the card")
     args = parser.parse_args()
     torch.set_num_threads(2)
     card, cases = held_out_cases(Path(args.weights))
-    network, classical, combined = segmenters(Path(args.weights)).values()
+    graph_cut = graph_cut_option(args.graph_cut, card)
+    network, classical, combined = segmenters(Path(args.weights), graph_cut=graph_cut).values()
     rows = []
     for vc in load_validation_cases(cases):
         for seed in range(args.seeds):
@@ -116,14 +121,15 @@ def main() -> None:
             for _, rs in columns) + " |")
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
-            json.dump(summarise(rows, keys, args.seeds, cases, args.weights, card.version), f,
-                      indent=1)
+            json.dump(summarise(rows, keys, args.seeds, cases, args.weights, card.version,
+                                graph_cut), f, indent=1)
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "
           f"median {np.median(seconds):.2f} s, max {max(seconds):.2f} s; "
           f"peak memory of this process {peak:.2f} GiB")
-    print(f"weights: {args.weights} ({card.version}); held-out cases: {len(cases)}")
+    print(f"weights: {args.weights} ({card.version}); graph cut: {graph_cut or 'off'}; "
+          f"held-out cases: {len(cases)}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 # benchmarks/ is on sys.path
-from dev_lesions import dice, held_out_cases, segmenters  # noqa: I001
+from dev_lesions import dice, graph_cut_option, held_out_cases, segmenters  # noqa: I001
 
 from algorithm.geometry import index_to_world
 from algorithm.network.weights import PACKAGE_WEIGHTS_DIR
@@ -65,13 +65,18 @@ def main() -> None:
                         help="weight of the classical method in net+classical (shipped: 1)")
     parser.add_argument("--cut", type=float, default=0.5,
                         help="net+classical probability cut (shipped: 0.5)")
+    parser.add_argument("--graph-cut", type=float, default=None, metavar="SMOOTHNESS",
+                        help="regularise the network and net+classical with a graph cut "
+                             "(default: as the model card says; 0: off)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     card, cases = held_out_cases(Path(args.weights))
-    methods = segmenters(Path(args.weights), args.classical_weight, args.cut)
+    graph_cut = graph_cut_option(args.graph_cut, card)
+    methods = segmenters(Path(args.weights), args.classical_weight, args.cut, graph_cut)
     backgrounds = backgrounds_from(load_cases(cases))
     print(f"weights: {args.weights} ({card.version}); net+classical: classical weight "
-          f"{args.classical_weight:g}, cut {args.cut:g}; held-out anatomy: "
+          f"{args.classical_weight:g}, cut {args.cut:g}; graph cut {graph_cut or 'off'}; "
+          "held-out anatomy: "
           + ", ".join(sorted({b.name for b in backgrounds})))
     print("| anatomy | lesions, median diameter | " + " | ".join(METHODS) + " |")
     print("|---" * (len(METHODS) + 2) + "|")

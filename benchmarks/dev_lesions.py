@@ -21,6 +21,7 @@ import torch  # noqa: E402
 from algorithm.methods.base import GridCase, Segmenter  # noqa: E402
 from algorithm.methods.classical import GeodesicSegmenter  # noqa: E402
 from algorithm.methods.ensemble import AverageSegmenter  # noqa: E402
+from algorithm.methods.graph_cut import GraphCutSegmenter  # noqa: E402
 from algorithm.methods.network import NetworkSegmenter  # noqa: E402
 from algorithm.network.model_card import ModelCard  # noqa: E402
 from algorithm.network.weights import read_card  # noqa: E402
@@ -77,12 +78,22 @@ class CutAt:
         return np.clip(p, 0.0, 1.0).astype(np.float32)
 
 
-def segmenters(weights: Path, classical_weight: float = 1.0, cut: float = 0.5
-               ) -> dict[str, Segmenter]:
+def segmenters(weights: Path, classical_weight: float = 1.0, cut: float = 0.5,
+               graph_cut: float | None = None) -> dict[str, Segmenter]:
     """The compared methods: the network, the classical method, and their average (the shipped
-    combination when the card says so; ``classical_weight`` and ``cut`` try other ones)."""
-    network = NetworkSegmenter.from_folder(weights, torch.device("cpu"))
+    combination when the card says so; ``classical_weight`` and ``cut`` try other ones). With
+    ``graph_cut`` (a smoothness), the network and the average are regularised by a graph cut."""
+    network: Segmenter = NetworkSegmenter.from_folder(weights, torch.device("cpu"))
     classical = GeodesicSegmenter()
-    both = AverageSegmenter([network, classical], [1.0, classical_weight])
-    return {"network": network, "classical": classical,
-            "net+classical": both if cut == 0.5 else CutAt(both, cut)}
+    both: Segmenter = AverageSegmenter([network, classical], [1.0, classical_weight])
+    both = both if cut == 0.5 else CutAt(both, cut)
+    if graph_cut:
+        network, both = GraphCutSegmenter(network, graph_cut), GraphCutSegmenter(both, graph_cut)
+    return {"network": network, "classical": classical, "net+classical": both}
+
+
+def graph_cut_option(value: float | None, card: ModelCard) -> float | None:
+    """A benchmark's ``--graph-cut``: absent means what the card ships, 0 means off."""
+    if value is None:
+        return card.graph_cut_smoothness
+    return value or None

@@ -48,10 +48,11 @@ def _benchmark_record(card: dict, benchmark: Path) -> dict:
 
 
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
-           benchmark: Path | None = None) -> Path:
+           benchmark: Path | None = None, graph_cut_smoothness: float | None = None) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     card["combine_with_classical"] = combine_with_classical
+    card["graph_cut_smoothness"] = graph_cut_smoothness
     if benchmark is not None:
         card["validation"]["benchmark"] = _benchmark_record(card, benchmark)
     if not card["training"].get("cases"):
@@ -70,10 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", type=Path, nargs="?", default=PACKAGE_WEIGHTS_DIR)
     parser.add_argument("--combine-with-classical", action="store_true",
                         help="inference averages the network with the classical method")
+    parser.add_argument("--graph-cut", type=float, default=None, metavar="SMOOTHNESS",
+                        help="inference regularises the probability with a contrast-sensitive "
+                             "graph cut of this smoothness (e.g. 2)")
     parser.add_argument("--benchmark", type=Path, default=None,
                         help="JSON summary of the held-out benchmark to record in the card")
     args = parser.parse_args(argv)
-    target = export(args.source, args.target, args.combine_with_classical, args.benchmark)
+    if args.graph_cut is not None and not args.graph_cut > 0:
+        parser.error("--graph-cut needs a positive smoothness")
+    target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
+                    args.graph_cut)
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

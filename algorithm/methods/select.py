@@ -1,5 +1,6 @@
 """Choosing the segmenter: the trained network when weights are installed (averaged with the
-classical method when its model card says so), else the classical method. Asking for the network
+classical method and regularised by a graph cut when its model card says so), else the classical
+method. Asking for the network
 explicitly with no weights is an error, never a silent swap."""
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
     from algorithm.methods.network import NetworkSegmenter
 
     network = NetworkSegmenter.from_folder(folder, torch_device)
-    if not network.card.combine_with_classical:
-        return network
-    classical = GeodesicSegmenter(grid_size=network.grid_size, device=torch_device.type)
-    return AverageSegmenter([network, classical], name="network+classical")
+    segmenter: Segmenter = network
+    if network.card.combine_with_classical:
+        classical = GeodesicSegmenter(grid_size=network.grid_size, device=torch_device.type)
+        segmenter = AverageSegmenter([network, classical], name="network+classical")
+    if network.card.graph_cut_smoothness is not None:
+        from algorithm.methods.graph_cut import GraphCutSegmenter
+
+        segmenter = GraphCutSegmenter(segmenter, network.card.graph_cut_smoothness,
+                                      name=f"{segmenter.name}+graph-cut")
+    return segmenter
 
 
 def _torch_device(device: str | None):

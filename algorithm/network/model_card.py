@@ -48,6 +48,9 @@ class ModelCard(BaseModel):
     test_time_flips: bool = False
     #: average with the classical method's probability (chosen when the benchmark shows it pays)
     combine_with_classical: bool = False
+    #: regularise that probability with a contrast-sensitive graph cut of this smoothness
+    #: (``algorithm.methods.graph_cut``); None leaves it as it is
+    graph_cut_smoothness: float | None = Field(default=None, gt=0)
     weights_file: str = "model.safetensors"
     training: dict = Field(default_factory=dict)
     validation: dict = Field(default_factory=dict)

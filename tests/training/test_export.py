@@ -43,3 +43,18 @@ def test_a_model_trained_on_the_benchmark_cases_says_the_figures_are_its_twins(t
 def test_a_card_without_training_cases_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no training cases"):
         export(_run(tmp_path / "run", []), tmp_path / "ship")
+
+
+def test_the_command_line_records_the_inference_settings_in_the_card(tmp_path, capsys):
+    from training.export import main
+
+    run = _run(tmp_path / "run", ["a"])
+    assert main([str(run), str(tmp_path / "ship"), "--combine-with-classical",
+                 "--graph-cut", "2"]) == 0
+    card = load_model(tmp_path / "ship")[1]
+    assert card.combine_with_classical and card.graph_cut_smoothness == 2.0
+    assert main([str(run), str(tmp_path / "plain")]) == 0
+    assert load_model(tmp_path / "plain")[1].graph_cut_smoothness is None
+    with pytest.raises(SystemExit):
+        main([str(run), str(tmp_path / "bad"), "--graph-cut", "0"])
+    assert "positive smoothness" in capsys.readouterr().err
