@@ -2,12 +2,14 @@
 
 Every variant averages the probabilities of some members (the network, the classical method, and
 optionally a second network trained with the same patients held out) with its own weights, and
-cuts at its own threshold; the rest of the pipeline (VOI growth, postprocessing) is the shipped
-one. Member predictions are cached per model-grid case, so a variant costs no extra network pass.
-Use it before shipping an ensemble or a threshold: a variant that wins here was still chosen on
+cuts at its own threshold or regularises the average with a graph cut of some smoothness; the
+rest of the pipeline (VOI growth, postprocessing) is the shipped one. Member predictions are
+cached per model-grid case, so a variant costs no extra network pass. Use it before shipping an
+ensemble, a threshold or a smoothness: a variant that wins here was still chosen on
 these cases, so confirm it elsewhere (e.g. ``bench_synthetic_lesions.py``).
 
     python benchmarks/bench_combinations.py --weights runs/v3fold0/final [--second runs/v2/best]
+        [--graph-cut 1 2 4 8]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from algorithm.geometry import index_to_world
 from algorithm.methods.base import GridCase, Segmenter
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.ensemble import AverageSegmenter
+from algorithm.methods.graph_cut import GraphCutSegmenter
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
@@ -56,9 +59,11 @@ class Cached:
         self._cache.clear()
 
 
-def variants(members: dict[str, Cached]) -> dict[str, Segmenter]:
+def variants(members: dict[str, Cached], smoothness: tuple[float, ...] = ()
+             ) -> dict[str, Segmenter]:
     """Each variant is the shipped averaging (``AverageSegmenter``) of some members, with its
-    own weights, optionally cut at another threshold."""
+    own weights, optionally cut at another threshold; then the network with the classical method
+    under a graph cut of each ``smoothness``."""
     table = {"network": ({"net": 1}, 0.5),
              "network+classical (shipped)": ({"net": 1, "cls": 1}, 0.5),
              "network+2 classical": ({"net": 1, "cls": 2}, 0.5),
@@ -73,6 +78,9 @@ def variants(members: dict[str, Cached]) -> dict[str, Segmenter]:
     for name, (weights, threshold) in table.items():
         average = AverageSegmenter([members[m] for m in weights], list(weights.values()))
         out[name] = average if threshold == 0.5 else CutAt(average, threshold)
+    both = Cached(AverageSegmenter([members["net"], members["cls"]]))
+    for value in smoothness:
+        out[f"network+classical, graph cut {value:g}"] = GraphCutSegmenter(both, value)
     return out
 
 
@@ -82,6 +90,10 @@ def main() -> None:
     parser.add_argument("--second", default=None,
                         help="a second model that held out the same cases (ensemble member)")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--graph-cut", type=float, nargs="*", default=(), metavar="SMOOTHNESS",
+                        help="also the network+classical average under a graph cut of each")
+    parser.add_argument("--volumes", action="store_true",
+                        help="also print each variant's predicted / reference volume per case")
     args = parser.parse_args()
     torch.set_num_threads(2)
     card, cases = held_out_cases(Path(args.weights))
@@ -93,17 +105,20 @@ def main() -> None:
         if {c.case_id for c in second_cases} != {c.case_id for c in cases}:
             raise SystemExit("error: the two models held out different cases")
         members["net2"] = Cached(NetworkSegmenter.from_folder(Path(args.second), cpu))
-    table = variants(members)
-    rows = []
+    table = variants(members, tuple(args.graph_cut))
+    rows, volumes = [], []  # volumes: predicted / reference lesion volume
     for vc in load_validation_cases(cases):
         for seed in range(args.seeds):
             clicks = six_point_clicks(vc.mask, vc.spacing, np.random.default_rng(seed))
             prompt = Clicks.from_points(index_to_world(vc.image, clicks.astype(float)))
-            rows.append({"group": vc.case.group, **{
-                name: dice(segment(vc.image, prompt, v).mask, vc.mask) for name, v in table.items()
-            }})
-        for member in members.values():
-            member.clear()
+            masks = {name: segment(vc.image, prompt, v).mask for name, v in table.items()}
+            rows.append({"group": vc.case.group,
+                         **{name: dice(m, vc.mask) for name, m in masks.items()}})
+            volumes.append({"case": vc.case.case_id, **{
+                name: float(m.astype(bool).sum() / vc.mask.sum()) for name, m in masks.items()}})
+        for member in [*members.values(), *(getattr(v, "inner", v) for v in table.values())]:
+            if isinstance(member, Cached):
+                member.clear()
     groups = defaultdict(list)
     for r in rows:
         groups[r["group"]].append(r)
@@ -116,6 +131,15 @@ def main() -> None:
     for name in table:
         print(f"| {name} | " + " | ".join(f"{np.mean([r[name] for r in rs]):.3f}"
                                          for _, rs in columns) + " |")
+    if args.volumes:
+        ids = sorted({v["case"] for v in volumes})
+        print("\npredicted / reference volume, mean over seeds")
+        print("| variant | " + " | ".join(ids) + " |")
+        print("|---" * (len(ids) + 1) + "|")
+        for name in table:
+            print(f"| {name} | " + " | ".join(
+                f"{np.mean([v[name] for v in volumes if v['case'] == i]):.2f}" for i in ids)
+                + " |")
 
 
 if __name__ == "__main__":

@@ -85,11 +85,17 @@ def min_cut(cost_lesion: np.ndarray, cost_background: np.ndarray, edges: Sequenc
 @dataclass
 class GraphCutSegmenter:
     """``inner``'s probability regularised by a graph cut of the given ``smoothness`` (the edge
-    weight between two equal neighbours one coarsest voxel apart, in units of log-odds)."""
+    weight between two equal neighbours one coarsest voxel apart, in units of log-odds).
+
+    Graph cuts favour short boundaries, so too smooth a cut shrinks the lesion towards the
+    clicks; when the cut keeps less than ``min_kept_fraction`` of the inner lesion's volume
+    (far less than dropping the fringe of a blob grown to 2-3 times the lesion's volume, which
+    is the cut's job), it has collapsed, and the inner probability is returned unchanged."""
 
     inner: Segmenter
     smoothness: float = 2.0
     name: str = "graph-cut"
+    min_kept_fraction: float = 0.2
     image_sigma: float = 0.5  #: grid voxels of denoising before the intensity steps are taken
     output_sigma: float = 0.5  #: grid voxels: a smooth edge for resampling to the image grid
 
@@ -105,4 +111,6 @@ class GraphCutSegmenter:
                          contrast_weights(image, spacing, self.smoothness),
                          lesion_seeds=seed_mask(case.positive, prob.shape),
                          background_seeds=seed_mask(case.negative, prob.shape))
+        if lesion.sum() < self.min_kept_fraction * (prob > 0.5).sum():
+            return prob.astype(np.float32)
         return ndimage.gaussian_filter(lesion.astype(np.float32), self.output_sigma)

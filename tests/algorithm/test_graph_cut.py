@@ -105,6 +105,21 @@ def test_graph_cut_pulls_an_overgrown_blob_onto_the_lesion_edge_on_an_anisotropi
     assert out[16, 20, 20] < 0.5 and out[16, 16, 12] > 0.5
 
 
+def test_a_cut_that_collapses_towards_the_clicks_gives_way_to_the_inner_probability():
+    z, y, x = np.mgrid[:24, :24, :24]
+    prob = np.where((z - 12) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 < 36, 0.7, 0.1)
+    image = np.random.default_rng(0).normal(0, 1, prob.shape).astype(np.float32)
+    case = GridCase(image=image, positive=np.array([[12.0, 12.0, 12.0]]),
+                    negative=np.zeros((0, 3)), voi_lo=np.zeros(3), voi_hi=np.full(3, 23.0))
+    kept = GraphCutSegmenter(Blurry(prob.astype(np.float32)), smoothness=1.0).predict(case)
+    assert (kept > 0.5).sum() > 0.5 * (prob > 0.5).sum()
+    # far too smooth: only the clicked voxel would stay lesion, so the cut is not used
+    collapsed = GraphCutSegmenter(Blurry(prob.astype(np.float32)), smoothness=50.0)
+    np.testing.assert_array_equal(collapsed.predict(case), prob.astype(np.float32))
+    collapsed.min_kept_fraction = 0.0
+    assert (collapsed.predict(case) > 0.5).sum() <= 1
+
+
 def test_card_turns_the_graph_cut_on_and_refuses_a_bad_smoothness(tmp_path, monkeypatch):
     package = tmp_path / "package"
     small_weights(package, combine_with_classical=True, graph_cut_smoothness=2.0)
