@@ -44,9 +44,9 @@ def min_cut(cost_lesion: np.ndarray, cost_background: np.ndarray, edges: Sequenc
     the neighbour edges it cuts (``edges`` as ``contrast_weights`` returns them); seeds are
     hard, and a voxel that is both kinds of seed counts as background."""
     shape, n = cost_lesion.shape, cost_lesion.size
-    lesion_seeds = np.zeros(shape, bool) if lesion_seeds is None else lesion_seeds.astype(bool)
-    background = np.zeros(shape, bool) if background_seeds is None else background_seeds
-    lesion_seeds = lesion_seeds & ~background
+    none = np.zeros(shape, bool)
+    background = none if background_seeds is None else background_seeds.astype(bool)
+    lesion_seeds = (none if lesion_seeds is None else lesion_seeds.astype(bool)) & ~background
     index = np.arange(n).reshape(shape)
     rows, cols, caps = [], [], []
     for axis, weight in enumerate(edges):

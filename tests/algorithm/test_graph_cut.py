@@ -47,7 +47,8 @@ def test_seeds_are_hard_and_background_wins_a_conflict():
     background[0, 0, 0] = background[1, 1, 1] = True
     lesion = np.zeros(shape, bool)
     lesion[1, 1, 1] = True
-    found = min_cut(cost_lesion, cost_background, edges, lesion, background)
+    found = min_cut(cost_lesion, cost_background, edges, lesion.astype(np.uint8),
+                    background.astype(np.uint8))  # any 0/1 masks, not only bool
     assert not found[0, 0, 0] and not found[1, 1, 1]
     assert found.sum() == found.size - 2
     # and a lesion seed holds against costs that all say background
