@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", type=Path, default=Path("/input"))
     parser.add_argument("--output", type=Path, default=Path("/output"))
     parser.add_argument("--method", choices=METHODS, default="auto",
-                        help="auto: the network when weights are installed, else classical")
+                        help="auto: the network when weights are installed (with what its model "
+                             "card adds: the classical average, the graph cut), else classical")
     parser.add_argument("--weights", type=Path, default=None,
                         help="folder with model.safetensors and model_card.json")
     parser.add_argument("--modality", choices=("CT", "MR"), default=None,
