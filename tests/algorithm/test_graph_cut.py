@@ -15,7 +15,7 @@ from algorithm.network import weights as weights_module
 from algorithm.network.model_card import ModelCard
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
-from tests.algorithm.helpers import box_phantom, extreme_clicks
+from tests.algorithm.helpers import box_phantom, dice, extreme_clicks
 from tests.algorithm.test_network import small_weights
 
 
@@ -81,10 +81,6 @@ class Blurry:
         return self.prob
 
 
-def _dice(a, b):
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
-
-
 def test_graph_cut_pulls_an_overgrown_blob_onto_the_lesion_edge_on_an_anisotropic_grid():
     rng = np.random.default_rng(0)
     spacing = np.array([2.0, 1.0, 1.0])
@@ -104,8 +100,8 @@ def test_graph_cut_pulls_an_overgrown_blob_onto_the_lesion_edge_on_an_anisotropi
     out = GraphCutSegmenter(Blurry(prob), smoothness=2.0).predict(case)
     assert out.shape == prob.shape and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
-    assert _dice(out > 0.5, truth) > 0.9
-    assert _dice(out > 0.5, truth) > _dice(prob > 0.5, truth) + 0.15
+    assert dice(out > 0.5, truth) > 0.9
+    assert dice(out > 0.5, truth) > dice(prob > 0.5, truth) + 0.15
     assert out[16, 20, 20] < 0.5 and out[16, 16, 12] > 0.5
 
 
@@ -157,6 +153,5 @@ def test_through_the_pipeline_on_an_oblique_anisotropic_image_the_cut_finds_the_
     plain = segment(image, clicks, WholeVoi()).mask
     cut = segment(image, clicks, GraphCutSegmenter(WholeVoi(), smoothness=2.0)).mask
     assert cut.shape == truth.shape
-    assert _dice(cut.astype(bool), truth.astype(bool)) > 0.9
-    assert _dice(cut.astype(bool), truth.astype(bool)) > _dice(plain.astype(bool),
-                                                               truth.astype(bool)) + 0.1
+    assert dice(cut, truth) > 0.9
+    assert dice(cut, truth) > dice(plain, truth) + 0.1
