@@ -78,7 +78,7 @@ def variants(members: dict[str, Cached], smoothness: tuple[float, ...] = ()
     for name, (weights, threshold) in table.items():
         average = AverageSegmenter([members[m] for m in weights], list(weights.values()))
         out[name] = average if threshold == 0.5 else CutAt(average, threshold)
-    both = Cached(AverageSegmenter([members["net"], members["cls"]]))
+    both = Cached(out["network+classical (shipped)"])  # one average for every smoothness
     for value in smoothness:
         out[f"network+classical, graph cut {value:g}"] = GraphCutSegmenter(both, value)
     return out

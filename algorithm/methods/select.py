@@ -1,7 +1,6 @@
 """Choosing the segmenter: the trained network when weights are installed (averaged with the
 classical method and regularised by a graph cut when its model card says so), else the classical
-method. Asking for the network
-explicitly with no weights is an error, never a silent swap."""
+method. Asking for the network explicitly with no weights is an error, never a silent swap."""
 
 from __future__ import annotations
 
