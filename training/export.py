@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from algorithm.network.model_card import ModelCard
 from algorithm.network.weights import CARD_NAME, PACKAGE_WEIGHTS_DIR, load_model
 from training.config import TrainConfig
 from training.datasets import patient_split, read_manifest, read_nnunet_folder
@@ -57,6 +58,7 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
         card["validation"]["benchmark"] = _benchmark_record(card, benchmark)
     if not card["training"].get("cases"):
         raise SystemExit("error: the model card lists no training cases")
+    ModelCard.model_validate(card)  # the card's own rules, before anything is written
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / card.get("weights_file", "model.safetensors"),
                     target / card.get("weights_file", "model.safetensors"))

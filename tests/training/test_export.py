@@ -58,3 +58,11 @@ def test_the_command_line_records_the_inference_settings_in_the_card(tmp_path, c
     with pytest.raises(SystemExit):
         main([str(run), str(tmp_path / "bad"), "--graph-cut", "0"])
     assert "positive smoothness" in capsys.readouterr().err
+
+
+def test_an_invalid_inference_setting_is_refused_before_anything_is_written(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        export(_run(tmp_path / "run", ["a"]), tmp_path / "ship", graph_cut_smoothness=0.0)
+    assert not (tmp_path / "ship").exists()
