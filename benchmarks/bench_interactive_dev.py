@@ -1,12 +1,15 @@
 """Network vs classical vs six-click ellipsoid on held-out dev lesions, as issue #3 asks.
 
-For each validation case of the shipped model (its card lists them) and each seed: six
+For each validation case of the given model (its card lists them) and each seed: six
 simulated clicks (reference protocol); one centre click; then 1, 3 and 5 error-driven
 corrective clicks fed back with the previous mask. DSC on the original grid; mean ± SD per group
 and overall; inference time per case and peak memory of this process.
 
     python benchmarks/bench_interactive_dev.py [--seeds 5] [--weights algorithm/weights]
         [--graph-cut SMOOTHNESS]
+
+Cross-validation: give one model per fold (``--weights runs/v3fold0/final runs/v3fold1/final``);
+each is scored on the cases it held out, which must not overlap, and the rows are pooled.
 """
 
 from __future__ import annotations
@@ -58,12 +61,12 @@ def run_case(vc, network, classical, combined, seed: int) -> dict:
     return out
 
 
-def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: str,
+def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: list[str],
               version: str, graph_cut: float | None) -> dict:
     groups = sorted({r["group"] for r in rows})
     return {
-        "command": ("python benchmarks/bench_interactive_dev.py "
-                    f"--seeds {seeds} --weights {weights} --graph-cut {graph_cut or 0:g}"),
+        "command": ("python benchmarks/bench_interactive_dev.py --seeds "
+                    f"{seeds} --weights {' '.join(weights)} --graph-cut {graph_cut or 0:g}"),
         "weights_version": version,
         "held_out_cases": sorted(c.case_id for c in cases),
         "seeds": seeds,
@@ -78,7 +81,8 @@ def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--weights", default=str(PACKAGE_WEIGHTS_DIR))
+    parser.add_argument("--weights", nargs="+", default=[str(PACKAGE_WEIGHTS_DIR)],
+                        help="one model, or one per cross-validation fold")
     parser.add_argument("--graph-cut", type=float, default=None, metavar="SMOOTHNESS",
                         help="regularise the network and net+classical with a graph cut "
                              "(default: as the model card says; 0: off)")
@@ -87,19 +91,31 @@ def main() -> None:
                         help="also write the summary that training.export records in the card")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    card, cases = held_out_cases(Path(args.weights))
+    folds = [(w, *held_out_cases(Path(w))) for w in args.weights]
+    cases = [c for _, _, fold_cases in folds for c in fold_cases]
+    ids = [c.case_id for c in cases]
+    if len(set(ids)) < len(ids):
+        raise SystemExit("error: these models held out some of the same cases; give one model "
+                         "per fold of one cross-validation")
+    card = folds[0][1]
     graph_cut = graph_cut_option(args.graph_cut, card)
-    network, classical, combined = segmenters(Path(args.weights), graph_cut=graph_cut).values()
     rows = []
-    for vc in load_validation_cases(cases):
-        for seed in range(args.seeds):
-            rows.append({"case": vc.case.case_id, "group": vc.case.group, "seed": seed,
-                         **run_case(vc, network, classical, combined, seed)})
-        mine = [r for r in rows if r["case"] == vc.case.case_id]
-        print(f"{vc.case.case_id:38s} net {np.mean([r['network'] for r in mine]):.3f} "
-              f"cls {np.mean([r['classical'] for r in mine]):.3f} "
-              f"ell {np.mean([r['ellipsoid'] for r in mine]):.3f} "
-              f"3corr {np.mean([r['network_3corr'] for r in mine]):.3f}", flush=True)
+    for weights, fold_card, fold_cases in folds:
+        if graph_cut_option(args.graph_cut, fold_card) != graph_cut:
+            raise SystemExit("error: the models' cards disagree on the graph cut; set "
+                             "--graph-cut")
+        network, classical, combined = segmenters(Path(weights), graph_cut=graph_cut).values()
+        for vc in load_validation_cases(fold_cases):
+            for seed in range(args.seeds):
+                rows.append({"case": vc.case.case_id, "group": vc.case.group, "seed": seed,
+                             "weights": fold_card.version,
+                             **run_case(vc, network, classical, combined, seed)})
+            mine = [r for r in rows if r["case"] == vc.case.case_id]
+            print(f"{vc.case.case_id:38s} net {np.mean([r['network'] for r in mine]):.3f} "
+                  f"cls {np.mean([r['classical'] for r in mine]):.3f} "
+                  f"ell {np.mean([r['ellipsoid'] for r in mine]):.3f} "
+                  f"3corr {np.mean([r['network_3corr'] for r in mine]):.3f}", flush=True)
+    versions = " + ".join(fold_card.version for _, fold_card, _ in folds)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
@@ -121,14 +137,14 @@ def main() -> None:
             for _, rs in columns) + " |")
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
-            json.dump(summarise(rows, keys, args.seeds, cases, args.weights, card.version,
+            json.dump(summarise(rows, keys, args.seeds, cases, args.weights, versions,
                                 graph_cut), f, indent=1)
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "
           f"median {np.median(seconds):.2f} s, max {max(seconds):.2f} s; "
           f"peak memory of this process {peak:.2f} GiB")
-    print(f"weights: {args.weights} ({card.version}); graph cut: {graph_cut or 'off'}; "
+    print(f"weights: {' + '.join(args.weights)} ({versions}); graph cut: {graph_cut or 'off'}; "
           f"held-out cases: {len(cases)}")
 
 

@@ -137,7 +137,7 @@ def batch(source, rng: np.random.Generator, config: TrainConfig, sample_config: 
     for _ in range(config.batch_size):
         sample = draw_grid_sample(source.draw(rng), rng, sample_config)
         if model is not None and sample.previous is None and rng.random() < config.p_self_refine:
-            sample = refine_with_model(sample, _predictor(model, device),
+            sample = refine_with_model(sample, _predictor(model, device, config.amp),
                                        lambda s: encode_sample(s, sample_config.guidance), rng,
                                        sample_config.max_corrections)
         x, y = finish_sample(sample, rng, sample_config)
@@ -146,11 +146,25 @@ def batch(source, rng: np.random.Generator, config: TrainConfig, sample_config: 
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)).long()
 
 
-def _predictor(model: UNet3D, device: torch.device):
+def mixed_precision(device: torch.device, enabled: bool) -> torch.autocast:
+    """bfloat16 autocast: float32's range, so no loss scaling; weights stay float32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def check_mixed_precision(device: torch.device) -> None:
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise SystemExit("error: --amp needs a GPU with bfloat16 support (Ampere or newer); "
+                         "train without --amp")
+    if device.type == "cpu" and torch.backends.cpu.get_cpu_capability() != "AVX512":
+        print("warning: --amp on a CPU without AVX-512 (bfloat16 is emulated) is usually "
+              "slower than float32; benchmarks/bench_training_step.py measures it", file=sys.stderr)
+
+
+def _predictor(model: UNet3D, device: torch.device, amp: bool = False):
     def predict(x: np.ndarray) -> np.ndarray:
         was_training = model.training
         model.eval()  # full-resolution output only; instance norm behaves the same
-        with torch.no_grad():
+        with torch.no_grad(), mixed_precision(device, amp):
             logits = model(torch.from_numpy(x[None]).to(device))
         model.train(was_training)
         return torch.softmax(logits.float(), dim=1)[0, 1].cpu().numpy()
@@ -264,7 +278,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             kept = f"best validation score {best:.3f}" if val_cases else "the last one is kept"
             print(f"resumed from epoch {start_epoch} ({kept})", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
-    use_amp = config.amp and device.type == "cuda"
+    if config.amp:
+        check_mixed_precision(device)
 
     last_epoch = config.epochs if stop_after <= 0 else min(config.epochs, start_epoch + stop_after)
     for epoch in range(start_epoch, last_epoch):
@@ -281,7 +296,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             x, y = batch(source, rng, config, sample_config,
                          model if config.p_self_refine > 0 else None, device)
             x, y = x.to(device), y.to(device)
-            with torch.autocast(device.type, enabled=use_amp):
+            with mixed_precision(device, config.amp):
                 outputs = net(x)
             loss = deep_supervision_loss([o.float() for o in outputs], y)
             optimizer.zero_grad(set_to_none=True)

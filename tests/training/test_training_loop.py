@@ -18,7 +18,9 @@ from training.losses import deep_supervision_loss, deep_supervision_weights, dic
 from training.samples import SampleConfig, add_corrections, flawed_prediction, make_sample
 from training.sources import LesionExample
 from training.export import export
-from training.train import build_parser, main as train_main, poly_lr, synthetic_source, train
+from training.train import (
+    build_parser, main as train_main, mixed_precision, poly_lr, synthetic_source, train, unet,
+)
 
 TINY = dict(epochs=2, steps_per_epoch=2, batch_size=1, grid_size=32, features=[4, 8, 16],
             threads=1, synthetic_fraction=0.0, n_folds=2, fold=0)
@@ -169,6 +171,26 @@ def test_resume_continues_exactly(nnunet_folder, tmp_path):
     a = torch.load(tmp_path / "straight/checkpoint_latest.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "resumed/checkpoint_latest.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_mixed_precision_runs_in_bfloat16_and_still_learns_in_float32(nnunet_folder, tmp_path):
+    """``--amp`` on CPU: the convolutions compute in bfloat16, the weights and the loss stay
+    float32, and the run differs from a float32 run (the autocast really took effect)."""
+    config = TrainConfig(**TINY)
+    model = unet(config, deep_supervision=False)
+    x = torch.randn(1, len(CHANNELS), 32, 32, 32)
+    with mixed_precision(torch.device("cpu"), True):
+        assert model(x).dtype == torch.bfloat16
+    assert model(x).dtype == torch.float32
+    runs = {}
+    for amp in (False, True):
+        out = tmp_path / f"amp{amp}"
+        train(TrainConfig(nnunet_folders=[nnunet_folder], out=out, amp=amp, **TINY))
+        state = torch.load(out / "checkpoint_latest.pt", weights_only=True)
+        assert all(v.dtype == torch.float32 for v in state["model"].values())
+        assert all(np.isfinite(h["train_loss"]) for h in json.loads(state["history"]))
+        runs[amp] = state["model"]
+    assert any(not torch.equal(runs[False][k], runs[True][k]) for k in runs[False])
 
 
 def test_multi_process_training_with_torchrun(nnunet_folder, tmp_path):
