@@ -31,6 +31,10 @@ class TrainConfig(BaseModel):
     #: main-lobe diameter range of synthetic lesions, mm, log-uniform (the generator's default);
     #: widen it for cohorts of large tumours such as soft-tissue sarcomas
     synthetic_diameter_mm: tuple[float, float] = (6.0, 45.0)
+    #: channel names whose images do not show what the label marks (e.g. ``t1c`` for BraTS
+    #: whole-tumour labels, whose oedema is faint on T1c): the label is never trained on them;
+    #: they still serve as anatomy for synthetic lesions
+    exclude_channels: list[str] = Field(default_factory=list)
     p_refine: float = 0.3  #: share of samples with a synthetic flawed previous mask
     #: share of samples whose previous mask and corrective clicks come from the model itself
     p_self_refine: float = 0.0

@@ -39,9 +39,19 @@ class LoadedCase:
     mask: np.ndarray
     spacing: np.ndarray
     modality: Modality
+    #: indices of the images whose appearance shows the label's boundary (all unless excluded)
+    labelled: tuple[int, ...] = ()
+
+    def labelled_image(self, rng: np.random.Generator) -> np.ndarray:
+        """One of the images the label may be learnt from."""
+        choices = self.labelled or tuple(range(len(self.images)))
+        return self.images[choices[int(rng.integers(len(choices)))]]
 
 
-def load_cases(cases: list[Case]) -> list[LoadedCase]:
+def load_cases(cases: list[Case], exclude_channels: tuple[str, ...] = ()) -> list[LoadedCase]:
+    """``exclude_channels``: channel names whose images do not show what the label marks (e.g.
+    BraTS whole-tumour labels, oedema included, on T1c): those images then never carry the label
+    in training, and serve only as anatomy for synthetic lesions."""
     loaded = []
     for case in cases:
         images, label = load_case(case)
@@ -49,7 +59,12 @@ def load_cases(cases: list[Case]) -> list[LoadedCase]:
         arrays = [sitk.GetArrayFromImage(im).astype(np.float32) for im in images]
         mask = sitk.GetArrayFromImage(label).astype(bool)
         spacing = np.asarray(images[0].GetSpacing(), dtype=float)[::-1]
-        loaded.append(LoadedCase(case, arrays, mask, spacing, modality))
+        names = case.channel_names or tuple(str(i) for i in range(len(images)))
+        labelled = tuple(i for i, name in enumerate(names) if name not in exclude_channels)
+        if not labelled:
+            raise ValueError(f"{case.case_id}: every channel ({', '.join(names)}) is excluded "
+                             "from carrying the label; keep at least one")
+        loaded.append(LoadedCase(case, arrays, mask, spacing, modality, labelled))
     return loaded
 
 
@@ -62,8 +77,8 @@ class RealLesions:
 
     def draw(self, rng: np.random.Generator) -> LesionExample:
         c = self.cases[int(rng.integers(len(self.cases)))]
-        image = c.images[int(rng.integers(len(c.images)))]
-        return LesionExample(image, c.mask, c.spacing, c.modality, f"real:{c.case.case_id}")
+        return LesionExample(c.labelled_image(rng), c.mask, c.spacing, c.modality,
+                             f"real:{c.case.case_id}")
 
 
 @dataclass
@@ -117,7 +132,7 @@ class SyntheticLesions:
         donors = [d for d in self.donors if d.modality == bg.modality]
         if donors and rng.random() < self.p_transplant:
             donor = donors[int(rng.integers(len(donors)))]
-            src = donor.images[int(rng.integers(len(donor.images)))]
+            src = donor.labelled_image(rng)
             out, mask = transplant_lesion(src, donor.mask, donor.spacing, image, bg.spacing,
                                           bg.modality, rng, self.synthesis, avoid_mask=avoid)
             kind = f"transplant:{donor.case.case_id}->{bg.name}"

@@ -243,7 +243,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
 
     cases = read_cases(config)
     train_cases, val_cases = split(config, cases)
-    loaded = load_cases(train_cases)
+    loaded = load_cases(train_cases, tuple(config.exclude_channels))
     sources, weights = [RealLesions(loaded)], [1.0 - config.synthetic_fraction]
     if config.synthetic_fraction > 0:
         sources.append(synthetic_source(config, loaded))
@@ -365,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, action="store_true", default=None)
         elif name in ("features", "val_seeds"):
             p.add_argument(flag, type=int, nargs="+", default=None)
+        elif name == "exclude_channels":
+            p.add_argument(flag, nargs="+", default=None, metavar="CHANNEL")
         elif name == "synthetic_diameter_mm":
             p.add_argument(flag, type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
         else:

@@ -1,11 +1,13 @@
-"""Synthetic-lesion sources: the generator's ranges reach the lesions, the real lesion is
-avoided, and a fixed seed gives the same lesion."""
+"""Lesion sources: the generator's ranges reach the lesions, the real lesion is avoided, a
+fixed seed gives the same lesion, and excluded channels never carry a label."""
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
 from algorithm.phantom import make_phantom
-from training.sources import Background, SyntheticLesions
+from training.datasets import Case
+from training.sources import Background, RealLesions, SyntheticLesions, backgrounds_from, load_cases
 from training.synthesis import LesionSynthesisConfig
 
 
@@ -36,3 +38,33 @@ def test_the_synthesis_ranges_reach_the_lesions_and_the_real_lesion_is_avoided()
         assert not (a.mask & bg.avoid).any() and not (b.mask & bg.avoid).any()
         again = small.draw(np.random.default_rng(seed))
         np.testing.assert_array_equal(again.image, a.image)
+
+
+def _two_sequence_case(tmp_path):
+    """A case whose label shows on 'flair' (constant 2) but not on 't1c' (constant 1)."""
+    phantom = make_phantom("MR", shape=(20, 48, 48), seed=1)
+    paths = []
+    for name, value in (("t1c", 1.0), ("flair", 2.0)):
+        image = sitk.GetImageFromArray(np.full((20, 48, 48), value, np.float32))
+        image.CopyInformation(phantom.image)
+        paths.append(tmp_path / f"{name}.nii.gz")
+        sitk.WriteImage(image, str(paths[-1]))
+    sitk.WriteImage(phantom.mask, str(tmp_path / "label.nii.gz"))
+    return Case("c1", "p1", tuple(paths), tmp_path / "label.nii.gz", modality="MR",
+                channel_names=("t1c", "flair"))
+
+
+def test_excluded_channels_never_carry_the_label_but_stay_anatomy(tmp_path):
+    case = _two_sequence_case(tmp_path)
+    everything = load_cases([case])
+    assert {float(RealLesions(everything).draw(np.random.default_rng(s)).image.flat[0])
+            for s in range(20)} == {1.0, 2.0}
+    loaded = load_cases([case], exclude_channels=("t1c",))
+    assert loaded[0].labelled == (1,)
+    assert {float(RealLesions(loaded).draw(np.random.default_rng(s)).image.flat[0])
+            for s in range(20)} == {2.0}
+    assert {float(loaded[0].labelled_image(np.random.default_rng(s)).flat[0])
+            for s in range(20)} == {2.0}  # what transplants take from a donor
+    assert len(backgrounds_from(loaded)) == 2  # both sequences still serve as anatomy
+    with pytest.raises(ValueError, match="every channel"):
+        load_cases([case], exclude_channels=("t1c", "flair"))
