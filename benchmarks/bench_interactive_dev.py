@@ -62,11 +62,12 @@ def run_case(vc, network, classical, combined, seed: int) -> dict:
 
 
 def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: list[str],
-              version: str, graph_cut: float | None) -> dict:
+              version: str, graph_cut: float | None, channel: str | None) -> dict:
     groups = sorted({r["group"] for r in rows})
     return {
         "command": ("python benchmarks/bench_interactive_dev.py --seeds "
-                    f"{seeds} --weights {' '.join(weights)} --graph-cut {graph_cut or 0:g}"),
+                    f"{seeds} --weights {' '.join(weights)} --graph-cut {graph_cut or 0:g}"
+                    + (f" --channel {channel}" if channel else "")),
         "weights_version": version,
         "held_out_cases": sorted(c.case_id for c in cases),
         "seeds": seeds,
@@ -86,6 +87,9 @@ def main() -> None:
     parser.add_argument("--graph-cut", type=float, default=None, metavar="SMOOTHNESS",
                         help="regularise the network and net+classical with a graph cut "
                              "(default: as the model card says; 0: off)")
+    parser.add_argument("--channel", default=None,
+                        help="score multi-sequence cases on this channel where they have it "
+                             "(e.g. flair; default: their first)")
     parser.add_argument("--json", default=None, help="also write the per-case rows here")
     parser.add_argument("--summary", default=None,
                         help="also write the summary that training.export records in the card")
@@ -105,7 +109,7 @@ def main() -> None:
             raise SystemExit("error: the models' cards disagree on the graph cut; set "
                              "--graph-cut")
         network, classical, combined = segmenters(Path(weights), graph_cut=graph_cut).values()
-        for vc in load_validation_cases(fold_cases):
+        for vc in load_validation_cases(fold_cases, args.channel):
             for seed in range(args.seeds):
                 rows.append({"case": vc.case.case_id, "group": vc.case.group, "seed": seed,
                              "weights": fold_card.version,
@@ -138,14 +142,14 @@ def main() -> None:
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
             json.dump(summarise(rows, keys, args.seeds, cases, args.weights, versions,
-                                graph_cut), f, indent=1)
+                                graph_cut, args.channel), f, indent=1)
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "
           f"median {np.median(seconds):.2f} s, max {max(seconds):.2f} s; "
           f"peak memory of this process {peak:.2f} GiB")
     print(f"weights: {' + '.join(args.weights)} ({versions}); graph cut: {graph_cut or 'off'}; "
-          f"held-out cases: {len(cases)}")
+          f"held-out cases: {len(cases)}; channel: {args.channel or 'first'}")
 
 
 if __name__ == "__main__":

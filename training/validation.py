@@ -27,12 +27,16 @@ class ValidationCase:
     spacing: np.ndarray
 
 
-def load_validation_cases(cases: list[Case]) -> list[ValidationCase]:
+def load_validation_cases(cases: list[Case], channel: str | None = None
+                          ) -> list[ValidationCase]:
+    """Each case on its first image, or on its ``channel`` where it has one by that name."""
     out = []
     for case in cases:
         images, label = load_case(case)
-        out.append(ValidationCase(case, images[0], sitk.GetArrayFromImage(label).astype(bool),
-                                  np.asarray(images[0].GetSpacing(), dtype=float)[::-1]))
+        image = images[case.channel_names.index(channel)
+                       if channel in case.channel_names else 0]
+        out.append(ValidationCase(case, image, sitk.GetArrayFromImage(label).astype(bool),
+                                  np.asarray(image.GetSpacing(), dtype=float)[::-1]))
     return out
 
 

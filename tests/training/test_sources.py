@@ -68,3 +68,12 @@ def test_excluded_channels_never_carry_the_label_but_stay_anatomy(tmp_path):
     assert len(backgrounds_from(loaded)) == 2  # both sequences still serve as anatomy
     with pytest.raises(ValueError, match="every channel"):
         load_cases([case], exclude_channels=("t1c", "flair"))
+
+
+def test_validation_scores_a_named_channel_where_the_case_has_it(tmp_path):
+    from training.validation import load_validation_cases
+
+    case = _two_sequence_case(tmp_path)
+    value = lambda channel: float(sitk.GetArrayFromImage(
+        load_validation_cases([case], channel)[0].image).flat[0])
+    assert (value(None), value("flair"), value("t2")) == (1.0, 2.0, 1.0)
