@@ -62,12 +62,12 @@ def run_case(vc, network, classical, combined, seed: int) -> dict:
 
 
 def summarise(rows: list[dict], keys: list[str], seeds: int, cases, weights: list[str],
-              version: str, graph_cut: float | None, channel: str | None) -> dict:
+              version: str, graph_cut: float | None, options: str = "") -> dict:
     groups = sorted({r["group"] for r in rows})
     return {
         "command": ("python benchmarks/bench_interactive_dev.py --seeds "
                     f"{seeds} --weights {' '.join(weights)} --graph-cut {graph_cut or 0:g}"
-                    + (f" --channel {channel}" if channel else "")),
+                    + options),
         "weights_version": version,
         "held_out_cases": sorted(c.case_id for c in cases),
         "seeds": seeds,
@@ -90,12 +90,17 @@ def main() -> None:
     parser.add_argument("--channel", default=None,
                         help="score multi-sequence cases on this channel where they have it "
                              "(e.g. flair; default: their first)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
+                        help="only the held-out cases whose id starts so (e.g. brats15)")
     parser.add_argument("--json", default=None, help="also write the per-case rows here")
     parser.add_argument("--summary", default=None,
                         help="also write the summary that training.export records in the card")
     args = parser.parse_args()
     torch.set_num_threads(2)
     folds = [(w, *held_out_cases(Path(w))) for w in args.weights]
+    if args.only:
+        folds = [(w, card, [c for c in fold_cases if c.case_id.startswith(tuple(args.only))])
+                 for w, card, fold_cases in folds]
     cases = [c for _, _, fold_cases in folds for c in fold_cases]
     ids = [c.case_id for c in cases]
     if len(set(ids)) < len(ids):
@@ -139,10 +144,12 @@ def main() -> None:
         print(f"| {k} | " + " | ".join(
             f"{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}"
             for _, rs in columns) + " |")
+    options = ((f" --channel {args.channel}" if args.channel else "")
+               + (f" --only {' '.join(args.only)}" if args.only else ""))
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as f:
             json.dump(summarise(rows, keys, args.seeds, cases, args.weights, versions,
-                                graph_cut, args.channel), f, indent=1)
+                                graph_cut, options), f, indent=1)
     seconds = [r["seconds"] for r in rows]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"\nnetwork inference per case (six clicks, CPU, {torch.get_num_threads()} threads): "
