@@ -43,7 +43,8 @@ class TrainConfig(BaseModel):
     device: str = "cpu"
     #: mixed precision: bfloat16 autocast for the training steps and the self-refinement
     #: predictions (validation stays float32, as inference is). Pays on GPUs and on CPUs with
-    #: native bfloat16 (Intel AMX / AVX512-BF16: 3x faster steps here); elsewhere it is slower
+    #: native bfloat16 (Intel AMX: about 2x faster steps here, see
+    #: benchmarks/bench_training_step.py); elsewhere it is slower
     amp: bool = False
     threads: int = 0  #: torch CPU threads, 0 = all cores
     val_seeds: list[int] = Field(default_factory=lambda: [0])

@@ -52,6 +52,11 @@ def load_cases(cases: list[Case], exclude_channels: tuple[str, ...] = ()) -> lis
     """``exclude_channels``: channel names whose images do not show what the label marks (e.g.
     BraTS whole-tumour labels, oedema included, on T1c): those images then never carry the label
     in training, and serve only as anatomy for synthetic lesions."""
+    named = {name for case in cases for name in case.channel_names}
+    unknown = sorted(set(exclude_channels) - named)
+    if unknown:
+        raise ValueError(f"no case has a channel named {', '.join(unknown)} (channels: "
+                         f"{', '.join(sorted(named)) or 'unnamed'})")
     loaded = []
     for case in cases:
         images, label = load_case(case)

@@ -237,13 +237,15 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
                           else "cpu")
     if config.threads:
         torch.set_num_threads(config.threads)
-    out = config.out
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
     cases = read_cases(config)
     train_cases, val_cases = split(config, cases)
-    loaded = load_cases(train_cases, tuple(config.exclude_channels))
+    try:
+        loaded = load_cases(train_cases, tuple(config.exclude_channels))
+    except ValueError as error:  # a bad --exclude-channels, or a case whose files disagree
+        raise SystemExit(f"error: {error}") from None
+    out = config.out  # written only once the data has loaded: a bad start leaves nothing behind
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
     sources, weights = [RealLesions(loaded)], [1.0 - config.synthetic_fraction]
     if config.synthetic_fraction > 0:
         sources.append(synthetic_source(config, loaded))

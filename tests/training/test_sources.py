@@ -68,6 +68,8 @@ def test_excluded_channels_never_carry_the_label_but_stay_anatomy(tmp_path):
     assert len(backgrounds_from(loaded)) == 2  # both sequences still serve as anatomy
     with pytest.raises(ValueError, match="every channel"):
         load_cases([case], exclude_channels=("t1c", "flair"))
+    with pytest.raises(ValueError, match="no case has a channel named T1c"):  # a typo
+        load_cases([case], exclude_channels=("T1c",))
 
 
 def test_validation_scores_a_named_channel_where_the_case_has_it(tmp_path):

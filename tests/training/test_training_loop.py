@@ -193,6 +193,15 @@ def test_mixed_precision_runs_in_bfloat16_and_still_learns_in_float32(nnunet_fol
     assert any(not torch.equal(runs[False][k], runs[True][k]) for k in runs[False])
 
 
+def test_a_misspelt_excluded_channel_stops_the_run_before_it_writes_anything(nnunet_folder,
+                                                                            tmp_path):
+    out = tmp_path / "typo"
+    with pytest.raises(SystemExit, match="no case has a channel named ct .*channels: CT"):
+        train(TrainConfig(nnunet_folders=[nnunet_folder], out=out, exclude_channels=["ct"],
+                          **TINY))
+    assert not out.exists()
+
+
 def test_multi_process_training_with_torchrun(nnunet_folder, tmp_path):
     """DDP as multi-GPU users run it, here on CPU with the gloo backend and two processes."""
     import shutil
