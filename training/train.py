@@ -155,9 +155,21 @@ def check_mixed_precision(device: torch.device) -> None:
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise SystemExit("error: --amp needs a GPU with bfloat16 support (Ampere or newer); "
                          "train without --amp")
-    if device.type == "cpu" and torch.backends.cpu.get_cpu_capability() != "AVX512":
-        print("warning: --amp on a CPU without AVX-512 (bfloat16 is emulated) is usually "
-              "slower than float32; benchmarks/bench_training_step.py measures it", file=sys.stderr)
+    if device.type == "cpu" and cpu_has_native_bfloat16() is False:
+        print("warning: this CPU has no native bfloat16 (AMX, AVX512-BF16 or Arm BF16), so --amp "
+              "is likely slower than float32; benchmarks/bench_training_step.py measures it",
+              file=sys.stderr)
+
+
+def cpu_has_native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool | None:
+    """From the CPU flags Linux reports; None where they cannot be read (then no warning)."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    flags = {flag for line in text.splitlines()
+             if line.startswith(("flags", "Features")) for flag in line.split(":", 1)[-1].split()}
+    return bool(flags & {"amx_bf16", "avx512_bf16", "bf16"})
 
 
 def _predictor(model: UNet3D, device: torch.device, amp: bool = False):

@@ -19,7 +19,8 @@ from training.samples import SampleConfig, add_corrections, flawed_prediction, m
 from training.sources import LesionExample
 from training.export import export
 from training.train import (
-    build_parser, main as train_main, mixed_precision, poly_lr, synthetic_source, train, unet,
+    build_parser, cpu_has_native_bfloat16, main as train_main, mixed_precision, poly_lr,
+    synthetic_source, train, unet,
 )
 
 TINY = dict(epochs=2, steps_per_epoch=2, batch_size=1, grid_size=32, features=[4, 8, 16],
@@ -191,6 +192,17 @@ def test_mixed_precision_runs_in_bfloat16_and_still_learns_in_float32(nnunet_fol
         assert all(np.isfinite(h["train_loss"]) for h in json.loads(state["history"]))
         runs[amp] = state["model"]
     assert any(not torch.equal(runs[False][k], runs[True][k]) for k in runs[False])
+
+
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n", encoding="utf-8")
+    assert cpu_has_native_bfloat16(info) is False
+    info.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n", encoding="utf-8")
+    assert cpu_has_native_bfloat16(info) is True
+    info.write_text("Features\t: fp asimd sve bf16 i8mm\n", encoding="utf-8")  # Arm
+    assert cpu_has_native_bfloat16(info) is True
+    assert cpu_has_native_bfloat16(tmp_path / "missing") is None
 
 
 def test_a_misspelt_excluded_channel_stops_the_run_before_it_writes_anything(nnunet_folder,
