@@ -102,6 +102,8 @@ def main() -> None:
         folds = [(w, card, [c for c in fold_cases if c.case_id.startswith(tuple(args.only))])
                  for w, card, fold_cases in folds]
     cases = [c for _, _, fold_cases in folds for c in fold_cases]
+    if not cases:
+        raise SystemExit(f"error: no held-out case starts with {' or '.join(args.only)}")
     ids = [c.case_id for c in cases]
     if len(set(ids)) < len(ids):
         raise SystemExit("error: these models held out some of the same cases; give one model "

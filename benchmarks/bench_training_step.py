@@ -1,4 +1,4 @@
-"""Time one training step (forward, Dice + CE with deep supervision, backward, AdamW) in float32
+"""Time one training step (``training.train.training_step``, with AdamW) in float32
 and with bfloat16 autocast (``--amp``), and one inference pass, on this machine.
 
     python benchmarks/bench_training_step.py [--device cpu|cuda] [--threads 2] [--repeats 8]
@@ -23,8 +23,7 @@ import torch  # noqa: E402
 
 from algorithm.guidance.encoding import CHANNELS  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.losses import deep_supervision_loss  # noqa: E402
-from training.train import mixed_precision, unet  # noqa: E402
+from training.train import mixed_precision, training_step, unet  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -45,12 +44,7 @@ def time_steps(config: TrainConfig, device: torch.device, amp: bool, repeats: in
     for _ in range(repeats + 1):
         _sync(device)
         started = time.perf_counter()
-        with mixed_precision(device, amp):
-            outputs = model(x)
-        loss = deep_supervision_loss([o.float() for o in outputs], y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        training_step(model, optimizer, x, y, amp)
         _sync(device)
         steps.append(time.perf_counter() - started)
     model.eval()

@@ -40,12 +40,11 @@ class LoadedCase:
     spacing: np.ndarray
     modality: Modality
     #: indices of the images whose appearance shows the label's boundary (all unless excluded)
-    labelled: tuple[int, ...] = ()
+    labelled: tuple[int, ...]
 
     def labelled_image(self, rng: np.random.Generator) -> np.ndarray:
         """One of the images the label may be learnt from."""
-        choices = self.labelled or tuple(range(len(self.images)))
-        return self.images[choices[int(rng.integers(len(choices)))]]
+        return self.images[self.labelled[int(rng.integers(len(self.labelled)))]]
 
 
 def load_cases(cases: list[Case], exclude_channels: tuple[str, ...] = ()) -> list[LoadedCase]:

@@ -172,6 +172,19 @@ def cpu_has_native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool | Non
     return bool(flags & {"amx_bf16", "avx512_bf16", "bf16"})
 
 
+def training_step(net: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                  y: torch.Tensor, amp: bool) -> float:
+    """One optimisation step (Dice + CE with deep supervision, clipped gradients); the loss."""
+    with mixed_precision(x.device, amp):
+        outputs = net(x)
+    loss = deep_supervision_loss([o.float() for o in outputs], y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 12.0)
+    optimizer.step()
+    return loss.item()
+
+
 def _predictor(model: UNet3D, device: torch.device, amp: bool = False):
     def predict(x: np.ndarray) -> np.ndarray:
         was_training = model.training
@@ -249,6 +262,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
                           else "cpu")
     if config.threads:
         torch.set_num_threads(config.threads)
+    if config.amp:
+        check_mixed_precision(device)  # before the data loads: a refusal should come at once
     cases = read_cases(config)
     train_cases, val_cases = split(config, cases)
     try:
@@ -292,8 +307,6 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             kept = f"best validation score {best:.3f}" if val_cases else "the last one is kept"
             print(f"resumed from epoch {start_epoch} ({kept})", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
-    if config.amp:
-        check_mixed_precision(device)
 
     last_epoch = config.epochs if stop_after <= 0 else min(config.epochs, start_epoch + stop_after)
     for epoch in range(start_epoch, last_epoch):
@@ -309,15 +322,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             rng = np.random.default_rng([config.seed, epoch, step, rank])
             x, y = batch(source, rng, config, sample_config,
                          model if config.p_self_refine > 0 else None, device)
-            x, y = x.to(device), y.to(device)
-            with mixed_precision(device, config.amp):
-                outputs = net(x)
-            loss = deep_supervision_loss([o.float() for o in outputs], y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 12.0)
-            optimizer.step()
-            losses.append(loss.item())
+            losses.append(training_step(net, optimizer, x.to(device), y.to(device), config.amp))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         if rank != 0:
             continue
