@@ -46,6 +46,10 @@ class TrainConfig(BaseModel):
     #: native bfloat16 (Intel AMX: about 2x faster steps here, see
     #: benchmarks/bench_training_step.py); elsewhere it is slower
     amp: bool = False
+    #: exponential moving average of the weights (e.g. 0.99, a horizon of about 100 steps);
+    #: validation, ``best`` and ``final`` then use the average, which smooths the swings that
+    #: small batches of freshly simulated samples cause from one epoch to the next. 0 = off
+    ema_decay: float = Field(default=0.0, ge=0.0, lt=1.0)
     threads: int = 0  #: torch CPU threads, 0 = all cores
     val_seeds: list[int] = Field(default_factory=lambda: [0])
     #: validation also simulates this many corrective clicks; the best epoch then maximises the

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from algorithm.methods.network import NetworkSegmenter
@@ -202,12 +203,20 @@ def _inference_copy(model: UNet3D, config: TrainConfig) -> UNet3D:
     return copy
 
 
+def weight_average(model: UNet3D, decay: float) -> AveragedModel | None:
+    """The exponential moving average of ``model``'s weights (None when ``decay`` is 0)."""
+    if decay <= 0:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def save_checkpoint(path: Path, model, optimizer, epoch: int, best: float, history: list,
-                    origin: dict | None = None) -> None:
+                    origin: dict | None = None, ema: AveragedModel | None = None) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "epoch": epoch, "best": best, "history": json.dumps(history),
-                "origin": json.dumps(origin)}, tmp)
+                "origin": json.dumps(origin),
+                **({"ema": ema.state_dict()} if ema is not None else {})}, tmp)
     os.replace(tmp, path)
 
 
@@ -296,17 +305,25 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     else:
         optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr,
                                       weight_decay=config.weight_decay)
+    ema = weight_average(model, config.ema_decay)
     start_epoch, best, history = 0, -1.0, []
     if resuming:
         state = torch.load(out / CHECKPOINT, map_location=device, weights_only=True)
+        if (ema is None) != ("ema" not in state):
+            raise SystemExit(f"error: {out / CHECKPOINT} was made "
+                             f"with{'out' if ema is not None else ''} --ema-decay; "
+                             "resume with the run's own options")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         start_epoch, best, history = state["epoch"], state["best"], json.loads(state["history"])
         origin = json.loads(state.get("origin", "null"))
         if rank == 0:
             kept = f"best validation score {best:.3f}" if val_cases else "the last one is kept"
             print(f"resumed from epoch {start_epoch} ({kept})", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
+    evaluated = ema.module if ema is not None else model  # what validation scores and exports
 
     last_epoch = config.epochs if stop_after <= 0 else min(config.epochs, start_epoch + stop_after)
     for epoch in range(start_epoch, last_epoch):
@@ -323,6 +340,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             x, y = batch(source, rng, config, sample_config,
                          model if config.p_self_refine > 0 else None, device)
             losses.append(training_step(net, optimizer, x.to(device), y.to(device), config.amp))
+            if ema is not None:
+                ema.update_parameters(model)
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         if rank != 0:
             continue
@@ -331,9 +350,9 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
                   "seconds": round(time.perf_counter() - started, 1)}
         summary = None
         if validation:
-            model.eval()
+            evaluated.eval()
             card = model_card(config, train_cases, None, epoch + 1, val_cases, origin)
-            summary = validate(NetworkSegmenter(model, card, device), validation,
+            summary = validate(NetworkSegmenter(evaluated, card, device), validation,
                                seeds=config.val_seeds, corrections=config.val_corrections)
             record.update(val_dsc=summary["dsc"], val_ellipsoid_dsc=summary["ellipsoid_dsc"])
             if "dsc_corrected" in summary:
@@ -350,12 +369,13 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         card = model_card(config, train_cases, summary, epoch + 1, val_cases, origin)
         if score > best:
             best = score
-            save_model(_inference_copy(model, config), card, out / "best")
+            save_model(_inference_copy(evaluated, config), card, out / "best")
         if epoch + 1 == config.epochs:
             # the end of the schedule, whatever validation chose: an unselected model whose
             # held-out figures are not biased by the choice of epoch
-            save_model(_inference_copy(model, config), card, out / "final")
-        save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history, origin)
+            save_model(_inference_copy(evaluated, config), card, out / "final")
+        save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, best, history, origin,
+                        ema)
         plot_curves(history, out / "curves.png")
     if distributed:
         dist.destroy_process_group()

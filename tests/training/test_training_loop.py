@@ -174,6 +174,30 @@ def test_resume_continues_exactly(nnunet_folder, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_weight_average_is_validated_exported_and_resumed_exactly(nnunet_folder, tmp_path):
+    """``--ema-decay``: the exported model is the moving average, not the last step's weights,
+    and an interrupted run resumes the average exactly."""
+    averaged = TINY | {"ema_decay": 0.5}
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "straight", **averaged))
+    interrupted = TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "resumed",
+                              **averaged)
+    train(interrupted, stop_after=1)
+    train(interrupted, resume=True)
+    a = torch.load(tmp_path / "straight/checkpoint_latest.pt", weights_only=True)
+    b = torch.load(tmp_path / "resumed/checkpoint_latest.pt", weights_only=True)
+    for part in ("model", "ema"):
+        assert all(torch.equal(a[part][k], b[part][k]) for k in a[part])
+    assert int(a["ema"]["n_averaged"]) == TINY["epochs"] * TINY["steps_per_epoch"]
+    final = load_model(tmp_path / "straight/final")[0].state_dict()
+    assert all(torch.equal(v, a["ema"]["module." + k]) for k, v in final.items())
+    assert any(not torch.equal(v, a["model"][k]) for k, v in final.items())
+    with pytest.raises(SystemExit, match="made with --ema-decay"):
+        train(TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "straight", **TINY),
+              resume=True)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+
+
 def test_mixed_precision_runs_in_bfloat16_and_still_learns_in_float32(nnunet_folder, tmp_path):
     """``--amp`` on CPU: the convolutions compute in bfloat16, the weights and the loss stay
     float32, and the run differs from a float32 run (the autocast really took effect)."""
