@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from safetensors import SafetensorError
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
+from algorithm.errors import WeightsError
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.network.model_card import Architecture, GuidanceSettings, ModelCard
 from algorithm.network.unet import UNet3D
@@ -273,6 +275,15 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         torch.set_num_threads(config.threads)
     if config.amp:
         check_mixed_precision(device)  # before the data loads: a refusal should come at once
+    resuming = resume and (config.out / CHECKPOINT).is_file()
+    # on resume the checkpoint has the weights and remembers the origin: init_weights may
+    # since have been overwritten (e.g. by exporting this very run)
+    try:  # before the data loads: a wrong --init-weights should fail at once
+        origin = None if resuming else initial_weights_record(config)
+        model = (unet(config, deep_supervision=True) if resuming
+                 else build_model(config)).to(device)
+    except (WeightsError, SafetensorError, OSError, ValueError) as error:
+        raise SystemExit(f"error: --init-weights {config.init_weights}: {error}") from None
     cases = read_cases(config)
     train_cases, val_cases = split(config, cases)
     try:
@@ -293,11 +304,6 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
                                  clicks=clicks)
 
-    resuming = resume and (out / CHECKPOINT).is_file()
-    # on resume the checkpoint has the weights and remembers the origin: init_weights may
-    # since have been overwritten (e.g. by exporting this very run)
-    origin = None if resuming else initial_weights_record(config)
-    model = (unet(config, deep_supervision=True) if resuming else build_model(config)).to(device)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if config.optimizer == "sgd":
         optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=0.99, nesterov=True,

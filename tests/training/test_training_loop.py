@@ -238,6 +238,15 @@ def test_a_misspelt_excluded_channel_stops_the_run_before_it_writes_anything(nnu
     assert not out.exists()
 
 
+def test_missing_initial_weights_stop_the_run_before_it_writes_anything(nnunet_folder,
+                                                                         tmp_path):
+    out = tmp_path / "tuned"
+    with pytest.raises(SystemExit, match=r"^error: --init-weights .*model_card.json"):
+        train(TrainConfig(nnunet_folders=[nnunet_folder], out=out,
+                          init_weights=tmp_path / "no-such-run", **TINY))
+    assert not out.exists()
+
+
 def test_multi_process_training_with_torchrun(nnunet_folder, tmp_path):
     """DDP as multi-GPU users run it, here on CPU with the gloo backend and two processes."""
     import shutil
