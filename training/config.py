@@ -18,7 +18,10 @@ class TrainConfig(BaseModel):
     out: Path = Path("runs/default")
     n_folds: int = 2
     fold: int = 0  #: held-out fold; -1 trains on everything (no validation)
-    seed: int = 0
+    seed: int = 0  #: patient split, initial weights, and (unless sample_seed) the samples
+    #: seed of the simulated samples alone: a run that continues another (``init_weights``) on
+    #: fresh samples, with the same patients held out
+    sample_seed: int | None = None
     epochs: int = 40
     steps_per_epoch: int = 50
     batch_size: int = 2

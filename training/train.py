@@ -329,6 +329,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             kept = f"best validation score {best:.3f}" if val_cases else "the last one is kept"
             print(f"resumed from epoch {start_epoch} ({kept})", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
+    sample_seed = config.seed if config.sample_seed is None else config.sample_seed
     evaluated = ema.module if ema is not None else model  # what validation scores and exports
 
     last_epoch = config.epochs if stop_after <= 0 else min(config.epochs, start_epoch + stop_after)
@@ -342,7 +343,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             it = epoch * config.steps_per_epoch + step
             for group in optimizer.param_groups:
                 group["lr"] = poly_lr(config.lr, it, total)
-            rng = np.random.default_rng([config.seed, epoch, step, rank])
+            rng = np.random.default_rng([sample_seed, epoch, step, rank])
             x, y = batch(source, rng, config, sample_config,
                          model if config.p_self_refine > 0 else None, device)
             losses.append(training_step(net, optimizer, x.to(device), y.to(device), config.amp))
@@ -412,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, type=int, nargs="+", default=None)
         elif name == "exclude_channels":
             p.add_argument(flag, nargs="+", default=None, metavar="CHANNEL")
+        elif name == "sample_seed":
+            p.add_argument(flag, type=int, default=None)
         elif name == "synthetic_diameter_mm":
             p.add_argument(flag, type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
         else:

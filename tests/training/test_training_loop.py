@@ -198,6 +198,20 @@ def test_weight_average_is_validated_exported_and_resumed_exactly(nnunet_folder,
         TrainConfig(ema_decay=1.0)
 
 
+def test_a_sample_seed_draws_fresh_samples_for_the_same_patients(nnunet_folder, tmp_path):
+    """``--sample-seed`` continues a recipe on new samples without moving the patient split."""
+    runs = {}
+    for sample_seed in (None, 7):
+        out = tmp_path / f"samples{sample_seed}"
+        train(TrainConfig(nnunet_folders=[nnunet_folder], out=out, sample_seed=sample_seed,
+                          **TINY | {"epochs": 1}))
+        runs[sample_seed] = load_model(out / "best")
+    (a, card_a), (b, card_b) = runs[None], runs[7]
+    assert card_a.training["validation_cases"] == card_b.training["validation_cases"]
+    assert any(not torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    assert build_parser().parse_args(["--out", "x", "--sample-seed", "3"]).sample_seed == 3
+
+
 def test_mixed_precision_runs_in_bfloat16_and_still_learns_in_float32(nnunet_folder, tmp_path):
     """``--amp`` on CPU: the convolutions compute in bfloat16, the weights and the loss stay
     float32, and the run differs from a float32 run (the autocast really took effect)."""
