@@ -40,11 +40,13 @@ def _benchmark_record(card: dict, benchmark: Path) -> dict:
     overlap = sorted(trained_on & set(record.get("held_out_cases", [])))
     if overlap:
         measured = record.get("weights_version", "another model")
+        # bench_interactive_dev.py joins the versions of a cross-validation's models with " + "
+        shares = " (a cross-validation: each model its own share)" if " + " in measured else ""
         if record.get("command"):
             measured += f" (`{record['command']}`)"
-        record["note"] = (f"measured on {measured}, which "
-                          f"held these cases out; this model ({card.get('version')}) trained on "
-                          f"{len(overlap)} of them, so the figures estimate its recipe, not it")
+        record["note"] = (f"measured on {measured}, which held these cases out{shares}; this "
+                          f"model ({card.get('version')}) trained on {len(overlap)} of them, "
+                          "so the figures estimate its recipe, not it")
     return record
 
 

@@ -17,8 +17,8 @@ def _run(folder, cases):
     return save_model(UNet3D(**architecture.model_dump()), card, folder)
 
 
-def _benchmark(path, held_out):
-    path.write_text(json.dumps({"held_out_cases": held_out, "weights_version": "twin-e20",
+def _benchmark(path, held_out, version="twin-e20"):
+    path.write_text(json.dumps({"held_out_cases": held_out, "weights_version": version,
                                 "command": "bench --weights runs/twin/final",
                                 "overall": {"network": {"mean": 0.8, "sd": 0.1}}}))
     return path
@@ -37,7 +37,11 @@ def test_a_model_trained_on_the_benchmark_cases_says_the_figures_are_its_twins(t
                      benchmark=_benchmark(tmp_path / "b.json", ["b", "c"]))
     note = load_model(shipped)[1].validation["benchmark"]["note"]
     assert "twin-e20" in note and "trained on 2 of them" in note
-    assert "runs/twin/final" in note
+    assert "runs/twin/final" in note and "cross-validation" not in note
+    folds = export(run, tmp_path / "ship-cv", benchmark=_benchmark(
+        tmp_path / "cv.json", ["a", "b", "c"], "twin-fold0-e20 + twin-fold1-e20"))
+    note = load_model(folds)[1].validation["benchmark"]["note"]
+    assert "a cross-validation: each model its own share" in note and "3 of them" in note
 
 
 def test_a_card_without_training_cases_is_refused(tmp_path):
