@@ -316,8 +316,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     if resuming:
         state = torch.load(out / CHECKPOINT, map_location=device, weights_only=True)
         if (ema is None) != ("ema" not in state):
-            raise SystemExit(f"error: {out / CHECKPOINT} was made "
-                             f"with{'out' if ema is not None else ''} --ema-decay; "
+            made = "with" if "ema" in state else "without"
+            raise SystemExit(f"error: {out / CHECKPOINT} was made {made} --ema-decay; "
                              "resume with the run's own options")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
