@@ -5,7 +5,7 @@
 3. only that grid is resampled and normalised; the segmenter predicts a probability;
 4. while the lesion touches the grid border inside the image, the VOI grows and step 3 repeats;
 5. the probability goes back to the image grid by linear interpolation, is cut at 0.5 and
-   cleaned up (components at the clicks, holes filled).
+   cleaned up (components at the clicks, holes filled, each click's voxel labelled as clicked).
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def segment(
             break
         box = _grow(box, touching, shape, config.grow_fraction)
     region, prob_image = grid_to_image(prob, grid, image)
-    local = postprocess(prob_image > 0.5, positive - [s.start for s in region])
+    start = np.asarray([s.start for s in region], dtype=float)
+    local = postprocess(prob_image > 0.5, positive - start, negative - start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
     return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing))

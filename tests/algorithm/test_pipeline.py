@@ -120,3 +120,35 @@ def test_previous_mask_reaches_the_grid_binary_and_where_the_lesion_is(geometry)
     assert set(np.unique(case.previous_mask)) == {0.0, 1.0}
     lesion_on_grid = case.image > 0.3  # the box is the only bright region inside the VOI
     assert dice(case.previous_mask.astype(bool), lesion_on_grid) > 0.9
+
+
+class BallSegmenter:
+    """Test double that ignores every click but the first: a small ball around it, so what the
+    pipeline itself does with the other clicks is tested on its own."""
+
+    name = "ball"
+    grid_size = 32
+
+    def predict(self, case):
+        grid = np.indices(case.image.shape, dtype=float)
+        centre = np.asarray(case.positive[0]).reshape(3, 1, 1, 1)
+        return (((grid - centre) ** 2).sum(axis=0) <= 3.0**2).astype(np.float32)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_every_click_voxel_carries_its_label_whatever_the_segmenter_says(geometry):
+    """A background click inside the predicted ball (an enclosed hole that hole filling must not
+    close) and tumour clicks far outside it: each click's own voxel comes out as clicked."""
+    image, truth = box_phantom(**geometry)
+    centre = np.rint(np.argwhere(truth).mean(axis=0)).astype(int)
+    to_world = lambda idx: image.TransformContinuousIndexToPhysicalPoint(
+        [float(v) for v in np.asarray(idx)[::-1]])
+    finest = int(np.argmin(np.asarray(image.GetSpacing())[::-1]))
+    inside = centre + np.eye(3, dtype=int)[finest]  # one voxel off centre, along the finest axis
+    extremes = extreme_clicks(image, truth)
+    clicks = Clicks.from_points(np.vstack([[to_world(centre)], extremes]), [to_world(inside)])
+    mask = segment(image, clicks, BallSegmenter()).mask
+    assert mask[tuple(centre)] == 1 and mask[tuple(inside)] == 0
+    for point in extremes:
+        index = image.TransformPhysicalPointToContinuousIndex([float(v) for v in point])[::-1]
+        assert mask[tuple(np.rint(index).astype(int))] == 1
