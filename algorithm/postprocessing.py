@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from algorithm.guidance.encoding import seed_mask
+
 
 def keep_clicked_components(mask: np.ndarray, clicks: np.ndarray) -> np.ndarray:
     """Keep the 26-connected components that hold a positive click (or lie within one voxel of
@@ -32,14 +34,6 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(mask)
 
 
-def click_voxels(clicks: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    """Index arrays of the voxels that hold the clicks (continuous indices), those inside
-    ``shape`` only."""
-    pts = np.rint(np.asarray(clicks, dtype=float).reshape(-1, 3)).astype(int)
-    inside = np.all((pts >= 0) & (pts < np.asarray(shape)), axis=1)
-    return tuple(pts[inside].T)
-
-
 def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
                 negative_clicks: np.ndarray | None = None) -> np.ndarray:
     """Why the click voxels are set outright: the segmenters honour clicks on the model grid,
@@ -47,11 +41,7 @@ def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
     keeps the wrong label looks ignored (a user then clicks the same spot again, to no effect).
     A voxel clicked both ways is background, as in the graph cut; filled holes never cover a
     background click."""
-    negative = click_voxels(np.zeros((0, 3)) if negative_clicks is None else negative_clicks,
-                            mask.shape)
-    out = np.asarray(mask, dtype=bool).copy()
-    out[click_voxels(positive_clicks, mask.shape)] = True
-    out[negative] = False
-    out = fill_holes(keep_clicked_components(out, positive_clicks))
-    out[negative] = False
-    return out
+    background = seed_mask(np.zeros((0, 3)) if negative_clicks is None else negative_clicks,
+                           mask.shape)
+    out = (np.asarray(mask, dtype=bool) | seed_mask(positive_clicks, mask.shape)) & ~background
+    return fill_holes(keep_clicked_components(out, positive_clicks)) & ~background
