@@ -42,6 +42,12 @@ class TrainConfig(BaseModel):
     #: share of samples whose previous mask and corrective clicks come from the model itself
     p_self_refine: float = 0.0
     p_centre: float = 0.05  #: share of samples with a single (jittered) centre click
+    #: range of the simulated clicks' inward shift from the lesion's extremes, voxels on fine
+    #: axes (the protocol says 5); a range teaches clicks on the border and deeper inside
+    click_inward: tuple[int, int] = (5, 5)
+    #: random relative change of the VOI size per sample; the network learns the VOI's scale,
+    #: so this sets how far from the protocol's margins the clicks may put it
+    voi_scale_jitter: float = Field(default=0.1, ge=0.0, lt=1.0)
     init_weights: Path | None = None  #: exported weights folder to start from (fine-tuning)
     device: str = "cpu"
     #: mixed precision: bfloat16 autocast for the training steps and the self-refinement
@@ -58,6 +64,13 @@ class TrainConfig(BaseModel):
     #: validation also simulates this many corrective clicks; the best epoch then maximises the
     #: mean of the first and the corrected DSC
     val_corrections: int = 0
+
+    @field_validator("click_inward")
+    @classmethod
+    def _an_inward_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= value[0] <= value[1]:
+            raise ValueError(f"click_inward must be MIN MAX with 0 <= MIN <= MAX, got {value}")
+        return value
 
     @field_validator("synthetic_diameter_mm")
     @classmethod

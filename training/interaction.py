@@ -256,6 +256,10 @@ class ClickSimulationConfig:
     max_inner_fraction: float = 0.2
     inward: int = 5
     inward_thick: int = 1
+    #: when set, each sample's inward shift (fine axes) is drawn uniformly from
+    #: ``inward``..``inward_max``: real users click on the border or deeper inside, and a network
+    #: that saw only the protocol's 5 voxels over-grows when the clicks sit on the border
+    inward_max: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("p_protocol", "p_centre", "p_fewer", "not_extreme_prob"):
@@ -270,6 +274,8 @@ class ClickSimulationConfig:
             raise ValueError("max_inner_fraction must be in [0, 0.5)")
         if self.inward < 0 or self.inward_thick < 0:
             raise ValueError("inward shifts must be >= 0")
+        if self.inward_max is not None and self.inward_max < self.inward:
+            raise ValueError(f"inward_max ({self.inward_max}) must be >= inward ({self.inward})")
 
 
 def simulate_initial_clicks(
@@ -280,8 +286,10 @@ def simulate_initial_clicks(
     cfg = config or ClickSimulationConfig()
     m = _as_mask(mask)
     u = rng.random()
+    inward = (cfg.inward if cfg.inward_max is None
+              else int(rng.integers(cfg.inward, cfg.inward_max + 1)))
     if u < cfg.p_protocol:
-        return six_point_clicks(m, spacing, rng, cfg.inward, cfg.inward_thick)
+        return six_point_clicks(m, spacing, rng, inward, cfg.inward_thick)
     if u < cfg.p_protocol + cfg.p_centre:
         sp = np.asarray(spacing, dtype=float).reshape(3)
         c = centre_click(m, sp)[0]
@@ -290,7 +298,7 @@ def simulate_initial_clicks(
     return perturbed_clicks(
         m, spacing, rng, n_clicks=n, jitter_mm=cfg.jitter_mm,
         not_extreme_prob=cfg.not_extreme_prob, max_inner_fraction=cfg.max_inner_fraction,
-        inward=cfg.inward, inward_thick=cfg.inward_thick,
+        inward=inward, inward_thick=cfg.inward_thick,
     )
 
 

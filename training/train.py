@@ -299,10 +299,12 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         weights.append(config.synthetic_fraction)
     source = Mixture(sources, weights)
     validation = load_validation_cases(val_cases) if rank == 0 else []
+    low, high = config.click_inward
     clicks = ClickSimulationConfig(p_centre=config.p_centre,
-                                   p_protocol=min(0.5, 1.0 - config.p_centre))
+                                   p_protocol=min(0.5, 1.0 - config.p_centre),
+                                   inward=low, inward_max=None if high == low else high)
     sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
-                                 clicks=clicks)
+                                 voi_scale_jitter=config.voi_scale_jitter, clicks=clicks)
 
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if config.optimizer == "sgd":
@@ -417,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, type=int, default=None)
         elif name == "synthetic_diameter_mm":
             p.add_argument(flag, type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
+        elif name == "click_inward":
+            p.add_argument(flag, type=int, nargs=2, default=None, metavar=("MIN", "MAX"))
         else:
             p.add_argument(flag, type=type(field.default), default=None)
     return p

@@ -264,3 +264,25 @@ def test_append_click_adds_to_the_side_the_click_belongs_to():
     np.testing.assert_array_equal(positive, [[1, 2, 3], [7, 8, 9]])
     np.testing.assert_array_equal(negative, [[4, 5, 6]])
     assert positive.dtype == negative.dtype == float
+
+
+def test_an_inward_range_draws_clicks_on_the_border_and_deep_inside():
+    """With ``inward_max`` each sample draws its own shift: over many samples the protocol
+    clicks' depth below the extreme planes spans the range, and every click stays inside."""
+    m = box_mask()
+    lo, hi = np.argwhere(m).min(axis=0), np.argwhere(m).max(axis=0)
+    config = ClickSimulationConfig(p_protocol=1.0, p_centre=0.0, inward=0, inward_max=8)
+    depths = set()
+    for seed in range(60):
+        pts = simulate_initial_clicks(m, ISO, np.random.default_rng(seed), config)
+        assert len(pts) == 6 and inside(m, pts)
+        depth = pts[0, 0] - lo[0]  # the z-min click's depth; the z-max one has the same
+        assert hi[0] - pts[1, 0] == depth
+        depths.add(int(depth))
+    assert min(depths) == 0 and max(depths) == 8 and len(depths) >= 7
+    fixed = ClickSimulationConfig(p_protocol=1.0, p_centre=0.0)
+    np.testing.assert_array_equal(  # no range: the draws are exactly as before
+        simulate_initial_clicks(m, ISO, np.random.default_rng(3), fixed),
+        six_point_clicks(m, ISO, _after_one_draw(3)))
+    with pytest.raises(ValueError, match="inward_max"):
+        ClickSimulationConfig(inward=5, inward_max=2)

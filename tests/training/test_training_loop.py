@@ -299,3 +299,14 @@ def test_synthetic_lesion_size_range_reaches_the_generator(tmp_path):
     assert args.synthetic_diameter_mm == [10.0, 100.0]
     with pytest.raises(ValueError, match="synthetic_diameter_mm"):
         TrainConfig(synthetic_diameter_mm=(50.0, 10.0))
+
+
+def test_click_inward_and_voi_jitter_options_reach_the_config_and_are_checked():
+    args = build_parser().parse_args(["--out", "x", "--click-inward", "1", "9",
+                                      "--voi-scale-jitter", "0.25"])
+    assert args.click_inward == [1, 9] and args.voi_scale_jitter == 0.25
+    assert TrainConfig(click_inward=(1, 9)).click_inward == (1, 9)
+    with pytest.raises(ValueError, match="click_inward"):
+        TrainConfig(click_inward=(6, 2))
+    with pytest.raises(ValueError, match="voi_scale_jitter"):
+        TrainConfig(voi_scale_jitter=1.5)
