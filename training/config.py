@@ -43,7 +43,7 @@ class TrainConfig(BaseModel):
     p_self_refine: float = 0.0
     p_centre: float = 0.05  #: share of samples with a single (jittered) centre click
     #: range of the simulated clicks' inward shift from the lesion's extremes, voxels on fine
-    #: axes (the protocol says 5); a range teaches clicks on the border and deeper inside
+    #: axes (the protocol says 5), for cohorts whose annotators click otherwise
     click_inward: tuple[int, int] = (5, 5)
     #: random relative change of the VOI size per sample; the network learns the VOI's scale,
     #: so this sets how far from the protocol's margins the clicks may put it

@@ -257,8 +257,8 @@ class ClickSimulationConfig:
     inward: int = 5
     inward_thick: int = 1
     #: when set, each sample's inward shift (fine axes) is drawn uniformly from
-    #: ``inward``..``inward_max``: real users click on the border or deeper inside, and a network
-    #: that saw only the protocol's 5 voxels over-grows when the clicks sit on the border
+    #: ``inward``..``inward_max``, for annotators who click on the border or deeper inside (on
+    #: the dev lesions, 1..9 made border clicks worse, not better: README, "The shipped model")
     inward_max: int | None = None
 
     def __post_init__(self) -> None:
