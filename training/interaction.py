@@ -286,7 +286,8 @@ def simulate_initial_clicks(
     cfg = config or ClickSimulationConfig()
     m = _as_mask(mask)
     u = rng.random()
-    inward = (cfg.inward if cfg.inward_max is None
+    # a range of one value draws nothing, so runs without a range keep their random stream
+    inward = (cfg.inward if cfg.inward_max in (None, cfg.inward)
               else int(rng.integers(cfg.inward, cfg.inward_max + 1)))
     if u < cfg.p_protocol:
         return six_point_clicks(m, spacing, rng, inward, cfg.inward_thick)

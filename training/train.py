@@ -302,7 +302,7 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
     low, high = config.click_inward
     clicks = ClickSimulationConfig(p_centre=config.p_centre,
                                    p_protocol=min(0.5, 1.0 - config.p_centre),
-                                   inward=low, inward_max=None if high == low else high)
+                                   inward=low, inward_max=high)
     sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
                                  voi_scale_jitter=config.voi_scale_jitter, clicks=clicks)
 

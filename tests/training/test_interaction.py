@@ -280,9 +280,10 @@ def test_an_inward_range_draws_clicks_on_the_border_and_deep_inside():
         assert hi[0] - pts[1, 0] == depth
         depths.add(int(depth))
     assert min(depths) == 0 and max(depths) == 8 and len(depths) >= 7
-    fixed = ClickSimulationConfig(p_protocol=1.0, p_centre=0.0)
-    np.testing.assert_array_equal(  # no range: the draws are exactly as before
-        simulate_initial_clicks(m, ISO, np.random.default_rng(3), fixed),
-        six_point_clicks(m, ISO, _after_one_draw(3)))
+    for fixed in (ClickSimulationConfig(p_protocol=1.0, p_centre=0.0),
+                  ClickSimulationConfig(p_protocol=1.0, p_centre=0.0, inward_max=5)):
+        np.testing.assert_array_equal(  # no range: the draws are exactly as before
+            simulate_initial_clicks(m, ISO, np.random.default_rng(3), fixed),
+            six_point_clicks(m, ISO, _after_one_draw(3)))
     with pytest.raises(ValueError, match="inward_max"):
         ClickSimulationConfig(inward=5, inward_max=2)
