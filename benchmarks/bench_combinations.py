@@ -1,14 +1,14 @@
 """Which way of combining segmenters pays, on held-out dev lesions with six clicks.
 
 Every variant averages the probabilities of some members (the network, the classical method, and
-optionally a second network trained with the same patients held out) with its own weights, and
+optionally more networks trained with the same patients held out) with its own weights, and
 cuts at its own threshold or regularises the average with a graph cut of some smoothness; the
 rest of the pipeline (VOI growth, postprocessing) is the shipped one. Member predictions are
 cached per model-grid case, so a variant costs no extra network pass. Use it before shipping an
 ensemble, a threshold or a smoothness: a variant that wins here was still chosen on
 these cases, so confirm it elsewhere (e.g. ``bench_synthetic_lesions.py``).
 
-    python benchmarks/bench_combinations.py --weights runs/v3fold0/final [--second runs/v2/best]
+    python benchmarks/bench_combinations.py --weights runs/v3fold0/final [--second W2 [W3 ...]]
         [--graph-cut 1 2 4 8]
 """
 
@@ -70,10 +70,13 @@ def variants(members: dict[str, Cached], smoothness: tuple[float, ...] = ()
              "network+classical, cut 0.45": ({"net": 1, "cls": 1}, 0.45),
              "network+classical, cut 0.55": ({"net": 1, "cls": 1}, 0.55),
              "network+classical, cut 0.6": ({"net": 1, "cls": 1}, 0.6)}
-    if "net2" in members:
-        table |= {"two networks": ({"net": 1, "net2": 1}, 0.5),
-                  "two networks+classical": ({"net": 1, "net2": 1, "cls": 1}, 0.5),
-                  "two networks+2 classical": ({"net": 1, "net2": 1, "cls": 2}, 0.5)}
+    nets = [m for m in members if m.startswith("net")]
+    if len(nets) > 1:
+        # The networks' mean weighs as much as the classical method, as one network does.
+        each = {m: 1 / len(nets) for m in nets}
+        table |= {f"{len(nets)} networks": (each, 0.5),
+                  f"{len(nets)} networks+classical": (each | {"cls": 1}, 0.5),
+                  f"{len(nets)} networks+2 classical": (each | {"cls": 2}, 0.5)}
     out: dict[str, Segmenter] = {}
     for name, (weights, threshold) in table.items():
         average = AverageSegmenter([members[m] for m in weights], list(weights.values()))
@@ -81,14 +84,19 @@ def variants(members: dict[str, Cached], smoothness: tuple[float, ...] = ()
     both = Cached(out["network+classical (shipped)"])  # one average for every smoothness
     for value in smoothness:
         out[f"network+classical, graph cut {value:g}"] = GraphCutSegmenter(both, value)
+    if len(nets) > 1:
+        all_nets = Cached(out[f"{len(nets)} networks+classical"])
+        for value in smoothness:
+            out[f"{len(nets)} networks+classical, graph cut {value:g}"] = GraphCutSegmenter(
+                all_nets, value)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True, help="a model that held dev cases out")
-    parser.add_argument("--second", default=None,
-                        help="a second model that held out the same cases (ensemble member)")
+    parser.add_argument("--second", nargs="+", default=[], metavar="W",
+                        help="more models that held out the same cases (ensemble members)")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--graph-cut", type=float, nargs="*", default=(), metavar="SMOOTHNESS",
                         help="also the network+classical average under a graph cut of each")
@@ -100,11 +108,13 @@ def main() -> None:
     cpu = torch.device("cpu")
     members = {"net": Cached(NetworkSegmenter.from_folder(Path(args.weights), cpu)),
                "cls": Cached(GeodesicSegmenter())}
-    if args.second:
-        second_card, second_cases = held_out_cases(Path(args.second))
-        if {c.case_id for c in second_cases} != {c.case_id for c in cases}:
-            raise SystemExit("error: the two models held out different cases")
-        members["net2"] = Cached(NetworkSegmenter.from_folder(Path(args.second), cpu))
+    others = []
+    for i, other in enumerate(args.second, start=2):
+        other_card, other_cases = held_out_cases(Path(other))
+        if {c.case_id for c in other_cases} != {c.case_id for c in cases}:
+            raise SystemExit(f"error: {other} held out other cases than {args.weights}")
+        members[f"net{i}"] = Cached(NetworkSegmenter.from_folder(Path(other), cpu))
+        others.append(f"{other} ({other_card.version})")
     table = variants(members, tuple(args.graph_cut))
     rows, volumes = [], []  # volumes: predicted / reference lesion volume
     for vc in load_validation_cases(cases):
@@ -124,7 +134,7 @@ def main() -> None:
         groups[r["group"]].append(r)
     columns = sorted(groups.items()) + [("overall", rows)]
     print(f"weights: {args.weights} ({card.version})"
-          + (f"; second: {args.second} ({second_card.version})" if args.second else "")
+          + (f"; with: {', '.join(others)}" if others else "")
           + f"; {len(cases)} held-out cases x {args.seeds} seeds, six clicks, mean DSC")
     print("| variant | " + " | ".join(g for g, _ in columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
