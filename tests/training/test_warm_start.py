@@ -45,10 +45,29 @@ def test_channels_are_matched_by_name_not_position(tmp_path):
         assert torch.equal(w[:, i], expected), name
 
 
+def test_a_wider_model_starts_as_the_source_and_its_new_channels_can_learn(tmp_path):
+    source = exported(tmp_path / "w", LEGACY_CHANNELS)
+    model = UNet3D(in_channels=len(CHANNELS), features=[6, 8, 20])  # one level kept as it was
+    warm_start(model, tmp_path / "w", CHANNELS)
+    x_old = torch.randn(2, len(LEGACY_CHANNELS), 16, 16, 16)
+    x_new = torch.cat([x_old, torch.randn(2, 1, 16, 16, 16)], dim=1)
+    source.train()  # deep supervision: every head, and instance norm as in training
+    source.deep_supervision = True
+    with torch.no_grad():
+        for wide, narrow in zip(model(x_new), source(x_old), strict=True):
+            torch.testing.assert_close(wide, narrow)
+    # the zeros that keep the old output are not stuck: gradients reach them
+    sum(o.square().mean() for o in model(x_new)).backward()
+    # the finest decoder reads [upsampled 6 | skip 6]; channels 4, 5, 10 and 11 are new
+    assert model.decoders[1][0].weight.grad[:4, 10:].abs().sum() > 0
+    assert model.upsamplers[0].weight.grad[16:, :].abs().sum() > 0  # (in, out): new in rows
+    assert model.encoders[1][0].weight.grad[:, 4:].abs().sum() > 0
+
+
 def test_other_mismatches_are_refused(tmp_path):
     exported(tmp_path / "w", CHANNELS)
     with pytest.raises(ValueError, match="do not fit|features differ"):
-        warm_start(UNet3D(in_channels=len(CHANNELS), features=[4, 8, 32]), tmp_path / "w",
+        warm_start(UNet3D(in_channels=len(CHANNELS), features=[4, 8, 8]), tmp_path / "w",
                    CHANNELS)
     with pytest.raises(ValueError, match="do not fit"):
         warm_start(UNet3D(in_channels=len(CHANNELS), features=[4, 8]), tmp_path / "w", CHANNELS)
