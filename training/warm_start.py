@@ -15,10 +15,9 @@ its whole training.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
-
-import re
 
 import torch
 from safetensors.torch import load_file
@@ -53,8 +52,8 @@ def warm_start(model: UNet3D, folder: Path, channels: Sequence[str]) -> list[str
             if tensor.dim() != target[name].dim() or any(
                     a > b for a, b in zip(tensor.shape, target[name].shape)):
                 raise ValueError(f"{name}: {tuple(tensor.shape)} in {folder}, "
-                                 f"{tuple(target[name].shape)} in this model (features differ, "
-                                 "and not by widening every level)")
+                                 f"{tuple(target[name].shape)} in this model (features differ; a "
+                                 "model can be widened, never narrowed)")
             tensor = _widen(name, tensor, target[name])
         state[name] = tensor
     model.load_state_dict(state, strict=True)
