@@ -258,7 +258,7 @@ class ClickSimulationConfig:
     inward_thick: int = 1
     #: when set, each sample's inward shift (fine axes) is drawn uniformly from
     #: ``inward``..``inward_max``, for annotators who click on the border or deeper inside (on
-    #: the dev lesions, 1..9 made border clicks worse, not better: README, "The shipped model")
+    #: the dev lesions, 1..9 made border clicks worse, not better: docs/model_report.md)
     inward_max: int | None = None
 
     def __post_init__(self) -> None:
