@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from algorithm.io.images import read_image, write_mask_atomic
 from algorithm.methods.base import Segmenter
-from algorithm.pipeline import SegmentationResult, segment
+from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
 from algorithm.prompts import read_clicks
 
@@ -20,11 +19,13 @@ def segment_file(
     *,
     modality: Modality | None = None,
     previous_mask_path: Path | None = None,
+    config: PipelineConfig = PipelineConfig(),
 ) -> SegmentationResult:
     clicks = read_clicks(clicks_path)
     image = read_image(image_path)
     previous = read_image(previous_mask_path) if previous_mask_path else None
-    result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous)
+    result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
+                     config=config)
     write_mask_atomic(result.mask, image, output_path)
     return result
 

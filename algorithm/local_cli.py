@@ -19,6 +19,7 @@ from algorithm.io.grand_challenge import IMAGE_DIR, locate_inputs
 from algorithm.io.images import image_suffix
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import METHODS, make_segmenter
+from algorithm.pipeline import PipelineConfig
 
 CLICKS_NAME = "lesion-clicks.json"
 
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--weights", type=Path, default=None)
     common.add_argument("--modality", choices=("CT", "MR"), default=None)
     common.add_argument("--device", default=None)
+    common.add_argument("--clicks-on-boundary", action="store_true",
+                        help="the six extreme clicks lie on the tumour's boundary rather than "
+                        "just inside it (the reference protocol); they are moved inward first")
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("segment", parents=[common], help="one image and its clicks")
     one.add_argument("image", type=Path, help="image file or DICOM series folder")
@@ -58,10 +62,15 @@ def _segment_one(args: argparse.Namespace) -> int:
     segmenter = make_segmenter(args.method, args.weights, args.device)
     start = time.perf_counter()
     result = segment_file(args.image, args.clicks, args.output, segmenter,
-                          modality=args.modality, previous_mask_path=args.previous_mask)
+                          modality=args.modality, previous_mask_path=args.previous_mask,
+                          config=_pipeline_config(args))
     print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
           f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
+
+
+def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
+    return PipelineConfig(clicks_on_boundary=args.clicks_on_boundary)
 
 
 def find_case_files(folder: Path) -> tuple[Path, Path]:
@@ -94,7 +103,8 @@ def _segment_batch(args: argparse.Namespace) -> int:
         try:
             image, clicks = find_case_files(case)
             out = args.output / f"{case.name}.mha"
-            result = segment_file(image, clicks, out, segmenter, modality=args.modality)
+            result = segment_file(image, clicks, out, segmenter, modality=args.modality,
+                                  config=_pipeline_config(args))
         except InputError as exc:
             report["failed"].append({"case": case.name, "error": str(exc)})
             print(f"[{i}/{len(cases)}] {case.name}: FAILED: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """From an image and world-coordinate clicks to a mask on the image's own grid.
 
 1. clicks -> continuous voxel indices (exact, any direction cosines); reject clicks outside;
+   clicks the user placed on the boundary move to the protocol's depth (``click_convention``);
 2. volume of interest from the positive clicks, mapped onto an isotropic model grid;
 3. only that grid is resampled and normalised; the segmenter predicts a probability;
 4. while the lesion touches the grid border inside the image, the VOI grows and step 3 repeats;
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from algorithm.click_convention import boundary_clicks_to_protocol
 from algorithm.errors import InputError
 from algorithm.geometry import (
     Box, ModelGrid, VoiConfig, check_inside, grid_to_image, mask_to_grid, resample_to_grid,
@@ -31,6 +33,8 @@ class PipelineConfig:
     voi: VoiConfig = VoiConfig()
     max_grow_steps: int = 3
     grow_fraction: float = 0.5  #: of the VOI's extent, added on each side the lesion touches
+    #: the user's extreme clicks lie on the tumour's boundary, not the protocol's 5 voxels inside
+    clicks_on_boundary: bool = False
 
 
 @dataclass
@@ -57,6 +61,8 @@ def segment(
     negative = world_to_index(image, clicks.negative)
     check_inside(positive, shape, "tumor click")
     check_inside(negative, shape, "background click")
+    if config.clicks_on_boundary:  # the moved clicks are the ones honoured, so no lone voxels
+        positive = boundary_clicks_to_protocol(positive, spacing)
     modality = modality or detect_modality(image)
     box = voi_from_clicks(positive, spacing, config.voi)
     for step in range(config.max_grow_steps + 1):

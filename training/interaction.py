@@ -18,24 +18,10 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
-#: An axis whose spacing is at least this multiple of the finest spacing is a thick-slice axis.
-THICK_SLICE_RATIO = 3.0
+from algorithm.click_convention import inward_shifts
 
 #: Order of the six protocol points: (axis, end) with end 0 = min, 1 = max.
 PROTOCOL_SLOTS: tuple[tuple[int, int], ...] = tuple((a, e) for a in range(3) for e in range(2))
-
-
-def inward_shifts(spacing: Sequence[float], inward: int = 5, inward_thick: int = 1) -> np.ndarray:
-    """Per-axis inward shift in voxels: ``inward_thick`` on thick-slice axes, ``inward`` elsewhere.
-
-    Five voxels of a 5 mm slice axis would be 25 mm, far deeper than "just inside", hence the
-    separate (small) shift on axes at least ``THICK_SLICE_RATIO`` times coarser than the finest.
-    """
-    sp = np.asarray(spacing, dtype=float).reshape(3)
-    if np.any(sp <= 0):
-        raise ValueError(f"spacing must be positive, got {tuple(sp)}")
-    thick = sp >= THICK_SLICE_RATIO * sp.min()
-    return np.where(thick, int(inward_thick), int(inward)).astype(int)
 
 
 def _as_mask(mask: np.ndarray) -> np.ndarray:

@@ -87,3 +87,29 @@ def test_output_suffix_is_checked(tmp_path, capfd):
     clicks = clicks_file(tmp_path / "clicks.json", image, truth)
     code = main(["segment", str(tmp_path / "scan.mha"), str(clicks), "-o", str(tmp_path / "m.png")])
     assert code == 2 and "must end in" in capfd.readouterr().err.splitlines()[-1]
+
+
+def test_clicks_on_boundary_option_reaches_the_pipeline(tmp_path):
+    """``--clicks-on-boundary`` gives what the pipeline gives with the option, in both
+    commands, and not what it gives without it."""
+    from algorithm.methods.classical import GeodesicSegmenter
+    from algorithm.pipeline import PipelineConfig, segment
+
+    image, truth = box_phantom(direction=RIGHT_HANDED)
+    case = tmp_path / "cases" / "case1"
+    case.mkdir(parents=True)
+    sitk.WriteImage(image, str(case / "scan.mha"))
+    boundary = Clicks.from_points(extreme_clicks(image, truth, inward=(0, 0, 0)))
+    (case / "lesion-clicks.json").write_text(json.dumps(boundary.to_multiple_points()))
+    out = tmp_path / "mask.mha"
+    assert main(["segment", str(case / "scan.mha"), str(case / "lesion-clicks.json"), "-o",
+                 str(out), "--method", "classical", "--clicks-on-boundary"]) == 0
+    assert main(["batch", str(tmp_path / "cases"), str(tmp_path / "batch"), "--method",
+                 "classical", "--clicks-on-boundary"]) == 0
+    expected = {flag: segment(image, boundary, GeodesicSegmenter(),
+                              config=PipelineConfig(clicks_on_boundary=flag)).mask
+                for flag in (True, False)}
+    for written in (out, tmp_path / "batch" / "case1.mha"):
+        got = sitk.GetArrayFromImage(sitk.ReadImage(str(written)))
+        np.testing.assert_array_equal(got, expected[True])
+        assert not np.array_equal(got, expected[False])
