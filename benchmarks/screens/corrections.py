@@ -17,7 +17,7 @@ from algorithm.geometry import index_to_world
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
 from training.interaction import six_point_clicks, corrective_click, append_click, inward_shifts
-from training.validation import load_validation_cases
+from training.validation import correct, load_validation_cases
 
 torch.set_num_threads(2)
 S26 = np.ones((3, 3, 3), bool)
@@ -51,18 +51,21 @@ def run(vc, seg, seed, steps=5):
     out = {"six": dice(m0, vc.mask)}
     for f in (1.0, 1.5, 2.0, 3.0) if MODES == "all" else ():
         out[f"clip{f:g}"] = dice(box_clip(m0, clicks, vc.spacing, f), vc.mask)
-    for mode in ("global", "local") if MODES == "all" else ("global",):
-        pos, neg, mask = clicks.copy(), np.zeros((0, 3)), m0.copy()
-        for k in range(1, steps + 1):
-            c = corrective_click(mask, vc.mask, vc.spacing)
-            if c is None:
-                out[f"{mode}{k}"] = dice(mask, vc.mask); continue
+    for k, mask in enumerate(correct(vc, seg, clicks, m0, steps), start=1):
+        out[f"global{k}"] = dice(mask.astype(bool), vc.mask)
+    if MODES != "all":
+        return out
+    # the local update keeps the previous mask away from each click: the shared loop, plus that
+    pos, neg, mask = clicks.copy(), np.zeros((0, 3)), m0.copy()
+    for k in range(1, steps + 1):
+        c = corrective_click(mask, vc.mask, vc.spacing)
+        if c is not None:
             pos, neg = append_click(pos, neg, c)
             prev = sitk.GetImageFromArray(mask.astype(np.uint8)); prev.CopyInformation(vc.image)
             new = segment(vc.image, Clicks.from_points(world(pos), world(neg) if len(neg) else None),
                           seg, previous_mask=prev).mask.astype(bool)
-            mask = new if mode == "global" else local_update(mask, new, c[0])
-            out[f"{mode}{k}"] = dice(mask, vc.mask)
+            mask = local_update(mask, new, c[0])
+        out[f"local{k}"] = dice(mask, vc.mask)
     return out
 
 seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 2

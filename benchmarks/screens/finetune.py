@@ -5,7 +5,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 (ROOT / "runs" / "exp").mkdir(parents=True, exist_ok=True)  # where the rows go
 sys.path.insert(0, str(ROOT / "benchmarks")); sys.path.insert(0, str(ROOT))
-import numpy as np, SimpleITK as sitk, torch
+import numpy as np, torch
 from scipy import ndimage
 from dev_lesions import held_out_cases, dice
 from algorithm.geometry import index_to_world
@@ -16,8 +16,8 @@ from algorithm.methods.network import NetworkSegmenter
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.ensemble import AverageSegmenter
 from algorithm.methods.graph_cut import GraphCutSegmenter
-from training.interaction import six_point_clicks, corrective_click, append_click
-from training.validation import load_validation_cases
+from training.interaction import six_point_clicks
+from training.validation import correct, load_validation_cases
 
 torch.set_num_threads(2)
 
@@ -107,16 +107,9 @@ def run(vc, seg, seed, steps=3):
     world = lambda pts: index_to_world(vc.image, np.asarray(pts, float).reshape(-1, 3))
     m0 = segment(vc.image, Clicks.from_points(world(clicks)), seg).mask.astype(bool)
     out = {"six": dice(m0, vc.mask)}
-    pos, neg, mask = clicks.copy(), np.zeros((0, 3)), m0.copy()
     t = time.time()
-    for k in range(1, steps + 1):
-        c = corrective_click(mask, vc.mask, vc.spacing)
-        if c is not None:
-            pos, neg = append_click(pos, neg, c)
-            prev = sitk.GetImageFromArray(mask.astype(np.uint8)); prev.CopyInformation(vc.image)
-            mask = segment(vc.image, Clicks.from_points(world(pos), world(neg) if len(neg) else None),
-                           seg, previous_mask=prev).mask.astype(bool)
-        out[f"c{k}"] = dice(mask, vc.mask)
+    for k, mask in enumerate(correct(vc, seg, clicks, m0, steps), start=1):
+        out[f"c{k}"] = dice(mask.astype(bool), vc.mask)
     out["sec_per_corr"] = (time.time() - t) / steps
     return out
 
