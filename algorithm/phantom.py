@@ -12,6 +12,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
+from algorithm.click_convention import PROTOCOL_INWARD, inward_shifts
 from algorithm.geometry import index_to_world
 from algorithm.preprocessing import Modality
 
@@ -44,20 +45,21 @@ def lesion_mask(shape: tuple[int, int, int], spacing: np.ndarray, centre: np.nda
     return r < 1.0 + lobulation * noise
 
 
-def reference_clicks(mask: np.ndarray, spacing: np.ndarray, inward: int = 5) -> np.ndarray:
+def reference_clicks(mask: np.ndarray, spacing: np.ndarray,
+                     inward: int = PROTOCOL_INWARD) -> np.ndarray:
     """Six clicks just inside the extremes (two per axis), deterministic: the extreme voxel
     closest to the mask's centroid line, moved inward (1 voxel on thick-slice axes) and stepped
     back until inside the mask. Continuous indices (z, y, x)."""
     coords = np.argwhere(mask)
     centroid = coords.mean(axis=0)
-    thick = spacing >= 3 * spacing.min()
+    shifts = inward_shifts(spacing, inward)
     points = []
     for axis in range(3):
         for end, sign in ((coords[:, axis].min(), 1), (coords[:, axis].max(), -1)):
             plane = coords[coords[:, axis] == end]
             others = [a for a in range(3) if a != axis]
             start = plane[np.argmin(((plane[:, others] - centroid[others]) ** 2).sum(axis=1))]
-            for shift in range(1 if thick[axis] else inward, -1, -1):
+            for shift in range(shifts[axis], -1, -1):
                 p = start.copy()
                 p[axis] += sign * shift
                 if mask[tuple(p)]:

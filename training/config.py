@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from algorithm.click_convention import PROTOCOL_INWARD
 from training.synthesis import LesionSynthesisConfig
 
 
@@ -44,7 +45,7 @@ class TrainConfig(BaseModel):
     p_centre: float = 0.05  #: share of samples with a single (jittered) centre click
     #: range of the simulated clicks' inward shift from the lesion's extremes, voxels on fine
     #: axes (the protocol says 5), for cohorts whose annotators click otherwise
-    click_inward: tuple[int, int] = (5, 5)
+    click_inward: tuple[int, int] = (PROTOCOL_INWARD, PROTOCOL_INWARD)
     #: random relative change of the VOI size per sample; the network learns the VOI's scale,
     #: so this sets how far from the protocol's margins the clicks may put it
     voi_scale_jitter: float = Field(default=0.1, ge=0.0, lt=1.0)

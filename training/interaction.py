@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
-from algorithm.click_convention import inward_shifts
+from algorithm.click_convention import PROTOCOL_INWARD, PROTOCOL_INWARD_THICK, inward_shifts
 
 #: Order of the six protocol points: (axis, end) with end 0 = min, 1 = max.
 PROTOCOL_SLOTS: tuple[tuple[int, int], ...] = tuple((a, e) for a in range(3) for e in range(2))
@@ -94,8 +94,8 @@ def _shift_point(
 
 
 def shift_inward(
-    mask: np.ndarray, points: np.ndarray, spacing: Sequence[float], inward: int = 5,
-    inward_thick: int = 1,
+    mask: np.ndarray, points: np.ndarray, spacing: Sequence[float],
+    inward: int = PROTOCOL_INWARD, inward_thick: int = PROTOCOL_INWARD_THICK,
 ) -> np.ndarray:
     """The protocol's inward move applied to six protocol-ordered points (``six_point_clicks``)."""
     m = _as_mask(mask)
@@ -110,8 +110,8 @@ def shift_inward(
 
 
 def six_point_clicks(
-    mask: np.ndarray, spacing: Sequence[float], rng: np.random.Generator, inward: int = 5,
-    inward_thick: int = 1,
+    mask: np.ndarray, spacing: Sequence[float], rng: np.random.Generator,
+    inward: int = PROTOCOL_INWARD, inward_thick: int = PROTOCOL_INWARD_THICK,
 ) -> np.ndarray:
     """The reference six-click protocol: (6, 3) int, ordered z-min, z-max, y-min, y-max, x-min, x-max.
 
@@ -125,8 +125,8 @@ def six_point_clicks(
 
 
 def ellipsoid_from_clicks(
-    shape: Sequence[int], clicks: np.ndarray, spacing: Sequence[float], inward: int = 5,
-    inward_thick: int = 1,
+    shape: Sequence[int], clicks: np.ndarray, spacing: Sequence[float],
+    inward: int = PROTOCOL_INWARD, inward_thick: int = PROTOCOL_INWARD_THICK,
 ) -> np.ndarray:
     """Geometric baseline: the axis-aligned ellipsoid inscribed in the clicks' grown bounding box.
 
@@ -192,7 +192,8 @@ def _jitter_inside(
 def perturbed_clicks(
     mask: np.ndarray, spacing: Sequence[float], rng: np.random.Generator, n_clicks: int = 6,
     jitter_mm: float = 2.0, not_extreme_prob: float = 0.25, max_inner_fraction: float = 0.2,
-    inward: int = 5, inward_thick: int = 1, max_tries: int = 10,
+    inward: int = PROTOCOL_INWARD, inward_thick: int = PROTOCOL_INWARD_THICK,
+    max_tries: int = 10,
 ) -> np.ndarray:
     """What real users do: (n_clicks, 3) extreme-ish clicks, in protocol order.
 
@@ -240,8 +241,8 @@ class ClickSimulationConfig:
     jitter_mm: float = 2.0
     not_extreme_prob: float = 0.25
     max_inner_fraction: float = 0.2
-    inward: int = 5
-    inward_thick: int = 1
+    inward: int = PROTOCOL_INWARD
+    inward_thick: int = PROTOCOL_INWARD_THICK
     #: when set, each sample's inward shift (fine axes) is drawn uniformly from
     #: ``inward``..``inward_max``, for annotators who click on the border or deeper inside (on
     #: the dev lesions, 1..9 made border clicks worse, not better: docs/model_report.md)
