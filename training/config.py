@@ -16,6 +16,13 @@ class TrainConfig(BaseModel):
     manifests: list[Path] = Field(default_factory=list)  #: dev-lesions style manifest.json
     nnunet_folders: list[Path] = Field(default_factory=list)  #: imagesTr/labelsTr/dataset.json
     backgrounds: list[Path] = Field(default_factory=list)  #: lesion-free volumes for synthesis
+    #: sampling weight of each manifest or folder (keyed by its path as given): each source is
+    #: then drawn that often whatever its number of cases (unnamed sources weigh 1); empty: every
+    #: case equally often
+    source_weights: dict[str, float] = Field(default_factory=dict)
+    #: with source weights, the share of the ``backgrounds`` volumes among synthetic-lesion
+    #: backgrounds, on the sources' scale (the training cases' own images are the others)
+    background_weight: float = Field(default=1.0, ge=0.0)
     out: Path = Path("runs/default")
     n_folds: int = 2
     fold: int = 0  #: held-out fold; -1 trains on everything (no validation)
@@ -62,9 +69,20 @@ class TrainConfig(BaseModel):
     ema_decay: float = Field(default=0.0, ge=0.0, lt=1.0)
     threads: int = 0  #: torch CPU threads, 0 = all cores
     val_seeds: list[int] = Field(default_factory=lambda: [0])
+    #: validate each epoch on the held-out cases of these groups only (e.g. ``sts``: the cohort
+    #: the model is for); empty: all held-out cases. The card lists every held-out case either way
+    val_groups: list[str] = Field(default_factory=list)
     #: validation also simulates this many corrective clicks; the best epoch then maximises the
     #: mean of the first and the corrected DSC
     val_corrections: int = 0
+
+    @field_validator("source_weights")
+    @classmethod
+    def _positive_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: w for k, w in value.items() if not w > 0}
+        if bad:
+            raise ValueError(f"source weights must be > 0, got {bad}")
+        return value
 
     @field_validator("click_inward")
     @classmethod

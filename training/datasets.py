@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -41,6 +42,8 @@ class Case:
     licence: str = ""
     channel_names: tuple[str, ...] = ()
     modality_detail: str = ""
+    #: the manifest or folder it was read from, as given (training weighs sources by it)
+    source: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -348,9 +351,12 @@ def patient_split(
 ) -> tuple[list[Case], list[Case]]:
     """(train, validation) for ``fold`` of ``n_folds``, never splitting a patient.
 
-    Patients are shuffled with ``seed`` and dealt greedily to the fold with the fewest cases of
-    the patient's group (then fewest cases overall), so folds are balanced and stratified by source
-    collection. Deterministic for a given seed; input order is preserved within each side.
+    Each source collection (``group``) is split on its own: its patients are shuffled with
+    ``seed`` and the group's name, and dealt greedily (largest first) to the fold with the fewest
+    of the group's cases, ties broken in an order that also depends on the group. So folds are
+    balanced and stratified, and a group's folds do not change when other sources join or leave
+    the training data: the sarcoma folds of an all-data run and of a run without the
+    non-commercial cases are the same. Deterministic; input order is kept within each side.
     """
     if n_folds < 2:
         raise ValueError(f"n_folds must be >= 2, got {n_folds}")
@@ -361,20 +367,21 @@ def patient_split(
         by_patient.setdefault(c.patient_id, []).append(c)
     if len(by_patient) < n_folds:
         raise ValueError(f"{len(by_patient)} patients cannot fill {n_folds} folds")
-    patients = sorted(by_patient)
-    order = np.random.default_rng(seed).permutation(len(patients))
-    # larger patients first so greedy balancing works; stable, so ties keep the shuffled order
-    shuffled = sorted((patients[i] for i in order), key=lambda p: -len(by_patient[p]))
-    total = np.zeros(n_folds, int)
-    per_group: dict[str, np.ndarray] = {}
+    groups: dict[str, list[str]] = {}
+    for patient in sorted(by_patient):
+        groups.setdefault(by_patient[patient][0].group, []).append(patient)
     fold_of: dict[str, int] = {}
-    for p in shuffled:
-        group = by_patient[p][0].group
-        g = per_group.setdefault(group, np.zeros(n_folds, int))
-        f = min(range(n_folds), key=lambda k: (g[k], total[k], k))
-        fold_of[p] = f
-        g[f] += len(by_patient[p])
-        total[f] += len(by_patient[p])
+    for group, patients in groups.items():
+        key = zlib.crc32(group.encode("utf-8"))
+        order = np.random.default_rng([seed, key]).permutation(len(patients))
+        # larger patients first so greedy balancing works; stable, so ties keep the shuffle
+        shuffled = sorted((patients[i] for i in order), key=lambda p: -len(by_patient[p]))
+        counts = np.zeros(n_folds, int)
+        offset = key % n_folds
+        for p in shuffled:
+            f = min(range(n_folds), key=lambda k: (counts[k], (k - offset) % n_folds))
+            fold_of[p] = f
+            counts[f] += len(by_patient[p])
     val = [c for c in cases if fold_of[c.patient_id] == fold]
     train = [c for c in cases if fold_of[c.patient_id] != fold]
     return train, val

@@ -7,6 +7,7 @@ input lives in ``training.samples`` and uses the algorithm's own geometry and pr
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -72,15 +73,37 @@ def load_cases(cases: list[Case], exclude_channels: tuple[str, ...] = ()) -> lis
     return loaded
 
 
+def sampling_weights(cases: list[Case], source_weights: dict[str, float]) -> np.ndarray | None:
+    """How often each case is drawn, relative: a source's weight shared by its cases.
+
+    Without weights (None) every case is drawn equally often, so a source of 702 nodules drowns
+    one of 50 sarcomas; with weights each source gets its share whatever its size, a source
+    not named getting 1.
+    """
+    if not source_weights:
+        return None
+    counts = Counter(c.source for c in cases)
+    return np.array([source_weights.get(c.source, 1.0) / counts[c.source] for c in cases])
+
+
+def _pick(n: int, weights: np.ndarray | None, rng: np.random.Generator) -> int:
+    """Uniform draws keep the random stream of runs that predate weights."""
+    if weights is None:
+        return int(rng.integers(n))
+    return int(rng.choice(n, p=weights / weights.sum()))
+
+
 @dataclass
 class RealLesions:
     """Labelled lesions as they are; each image of a multi-sequence case is its own sample, so
-    the network learns lesions across MRI sequences."""
+    the network learns lesions across MRI sequences. ``weights``: relative draw frequency of
+    each case (``sampling_weights``); None draws them uniformly."""
 
     cases: list[LoadedCase]
+    weights: np.ndarray | None = None
 
     def draw(self, rng: np.random.Generator) -> LesionExample:
-        c = self.cases[int(rng.integers(len(self.cases)))]
+        c = self.cases[_pick(len(self.cases), self.weights, rng)]
         return LesionExample(c.labelled_image(rng), c.mask, c.spacing, c.modality,
                              f"real:{c.case.case_id}")
 
@@ -92,17 +115,29 @@ class Background:
     modality: Modality
     avoid: np.ndarray | None
     name: str
+    weight: float = 1.0  #: relative draw frequency
 
 
-def backgrounds_from(cases: list[LoadedCase], extra: list[Path] = ()) -> list[Background]:
-    """Dev cases away from their lesions, plus lesion-free volumes such as a brain template."""
-    out = [Background(c.images[i], c.spacing, c.modality, c.mask, f"{c.case.case_id}[{i}]")
-           for c in cases for i in range(len(c.images))]
+def backgrounds_from(cases: list[LoadedCase], extra: list[Path] = (),
+                     case_weights: np.ndarray | None = None,
+                     extra_weight: float = 1.0) -> list[Background]:
+    """Training cases away from their lesions, plus lesion-free volumes such as a brain template.
+
+    Unweighted (``case_weights`` None) every image is one background, as drawn before weights
+    existed. Weighted, a case's weight is shared by its images and the ``extra`` volumes share
+    ``extra_weight``, so the backgrounds follow the sources' shares too.
+    """
+    out = []
+    for k, c in enumerate(cases):
+        w = 1.0 if case_weights is None else float(case_weights[k]) / len(c.images)
+        out += [Background(c.images[i], c.spacing, c.modality, c.mask,
+                           f"{c.case.case_id}[{i}]", w) for i in range(len(c.images))]
     for path in extra:
         image = sitk.ReadImage(str(path))
+        w = 1.0 if case_weights is None else extra_weight / len(extra)
         out.append(Background(sitk.GetArrayFromImage(image).astype(np.float32),
                               np.asarray(image.GetSpacing(), dtype=float)[::-1],
-                              detect_modality(image), None, Path(path).name))
+                              detect_modality(image), None, Path(path).name, w))
     return out
 
 
@@ -116,8 +151,15 @@ class SyntheticLesions:
     crop_mm: float = 160.0
     p_transplant: float = 0.25
     synthesis: LesionSynthesisConfig | None = None  #: the generator's ranges (its defaults if None)
+    #: relative draw frequency of each donor (``sampling_weights``); None: uniform
+    donor_weights: np.ndarray | None = None
 
     max_tries: int = 8
+
+    def __post_init__(self) -> None:
+        weights = np.array([b.weight for b in self.backgrounds])
+        uniform = len(weights) == 0 or np.all(weights == weights[0])
+        self._background_weights = None if uniform else weights
 
     def draw(self, rng: np.random.Generator) -> LesionExample:
         """Placement can fail in a crop with too little tissue: then try another crop."""
@@ -129,13 +171,14 @@ class SyntheticLesions:
         raise RuntimeError(f"no lesion could be placed in {self.max_tries} random crops")
 
     def _draw_once(self, rng: np.random.Generator) -> LesionExample:
-        bg = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+        bg = self.backgrounds[_pick(len(self.backgrounds), self._background_weights, rng)]
         region = _random_crop(bg.image.shape, bg.spacing, self.crop_mm, rng)
         image = bg.image[region]
         avoid = bg.avoid[region] if bg.avoid is not None else None
-        donors = [d for d in self.donors if d.modality == bg.modality]
-        if donors and rng.random() < self.p_transplant:
-            donor = donors[int(rng.integers(len(donors)))]
+        same = [k for k, d in enumerate(self.donors) if d.modality == bg.modality]
+        if same and rng.random() < self.p_transplant:
+            weights = None if self.donor_weights is None else self.donor_weights[same]
+            donor = self.donors[same[_pick(len(same), weights, rng)]]
             src = donor.labelled_image(rng)
             out, mask = transplant_lesion(src, donor.mask, donor.spacing, image, bg.spacing,
                                           bg.modality, rng, self.synthesis, avoid_mask=avoid)

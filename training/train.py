@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ from training.samples import SampleConfig, draw_grid_sample, encode_sample, fini
 from training.self_refinement import refine_with_model
 from training.synthesis import LesionSynthesisConfig
 from training.sources import (
-    Mixture, RealLesions, SyntheticLesions, backgrounds_from, load_cases,
+    Mixture, RealLesions, SyntheticLesions, backgrounds_from, load_cases, sampling_weights,
 )
 from training.validation import load_validation_cases, validate
 from training.warm_start import warm_start
@@ -47,11 +48,48 @@ CHECKPOINT = "checkpoint_latest.pt"
 
 
 def read_cases(config: TrainConfig) -> list[Case]:
-    cases = [c for m in config.manifests for c in read_manifest(m)]
-    cases += [c for f in config.nnunet_folders for c in read_nnunet_folder(f)]
+    """Every source's cases, each tagged with its source (the path as given)."""
+    cases = [replace(c, source=str(m)) for m in config.manifests for c in read_manifest(m)]
+    cases += [replace(c, source=str(f)) for f in config.nnunet_folders
+              for c in read_nnunet_folder(f)]
     if not cases:
         raise SystemExit("error: no training cases (give --manifest or --nnunet)")
+    named = {str(m) for m in config.manifests} | {str(f) for f in config.nnunet_folders}
+    unknown = sorted(set(config.source_weights) - named)
+    if unknown:
+        raise SystemExit(f"error: source weights for {', '.join(unknown)}, which is not a "
+                         "--manifest or --nnunet of this run")
     return cases
+
+
+def split_report(train_cases: list[Case], val_cases: list[Case], validated: list[Case],
+                 weights) -> dict:
+    """Per group: patients and cases on each side, the share of real samples each group gets,
+    and how many held-out cases validation scores; printed at start and kept in the run."""
+    share = (np.full(len(train_cases), 1.0) if weights is None else np.asarray(weights, float))
+    share = share / share.sum()
+    report = {}
+    for group in sorted({c.group for c in [*train_cases, *val_cases]}):
+        tr = [c for c in train_cases if c.group == group]
+        va = [c for c in val_cases if c.group == group]
+        report[group] = {
+            "train_patients": len({c.patient_id for c in tr}), "train_cases": len(tr),
+            "held_out_patients": len({c.patient_id for c in va}), "held_out_cases": len(va),
+            "validated_cases": sum(c.group == group for c in validated),
+            "sample_share": round(float(sum(share[k] for k, c in enumerate(train_cases)
+                                            if c.group == group)), 4),
+        }
+    return report
+
+
+def print_split(report: dict) -> None:
+    print("split (real samples' share by group; validated: scored each epoch):",
+          file=sys.stderr)
+    for group, r in report.items():
+        print(f"  {group:14s} train {r['train_patients']:4d} patients {r['train_cases']:4d} "
+              f"cases ({100 * r['sample_share']:5.1f} %)   held out "
+              f"{r['held_out_patients']:4d} patients {r['held_out_cases']:4d} cases "
+              f"(validated {r['validated_cases']})", file=sys.stderr)
 
 
 def split(config: TrainConfig, cases: list[Case]) -> tuple[list[Case], list[Case]]:
@@ -250,13 +288,16 @@ def plot_curves(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def synthetic_source(config: TrainConfig, loaded: list) -> SyntheticLesions:
-    """Synthetic and transplanted lesions in the training cases' anatomy and the backgrounds;
-    crops leave room around the largest lesion the size range allows."""
+def synthetic_source(config: TrainConfig, loaded: list, weights=None) -> SyntheticLesions:
+    """Synthetic and transplanted lesions in the training cases' anatomy and the backgrounds,
+    drawn with the sources' weights; crops leave room around the largest lesion the size range
+    allows."""
     diameters = config.synthetic_diameter_mm
-    return SyntheticLesions(backgrounds_from(loaded, config.backgrounds), loaded,
+    return SyntheticLesions(backgrounds_from(loaded, config.backgrounds, weights,
+                                             config.background_weight), loaded,
                             crop_mm=max(160.0, 2.0 * diameters[1]),
-                            synthesis=LesionSynthesisConfig(diameter_mm=diameters))
+                            synthesis=LesionSynthesisConfig(diameter_mm=diameters),
+                            donor_weights=weights)
 
 
 def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Path:
@@ -290,15 +331,27 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         loaded = load_cases(train_cases, tuple(config.exclude_channels))
     except ValueError as error:  # a bad --exclude-channels, or a case whose files disagree
         raise SystemExit(f"error: {error}") from None
+    case_weights = sampling_weights(train_cases, config.source_weights)
+    validated = [c for c in val_cases if not config.val_groups or c.group in config.val_groups]
+    if val_cases and config.val_groups and not validated:
+        raise SystemExit(f"error: no held-out case is in --val-groups "
+                         f"{' '.join(config.val_groups)} (held-out groups: "
+                         f"{', '.join(sorted({c.group for c in val_cases}))})")
+    report = split_report(train_cases, val_cases, validated, case_weights)
+    if rank == 0:
+        print_split(report)
     out = config.out  # written only once the data has loaded: a bad start leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    sources, weights = [RealLesions(loaded)], [1.0 - config.synthetic_fraction]
+    (out / "split.json").write_text(json.dumps(
+        {"groups": report, "train": [c.case_id for c in train_cases],
+         "held_out": [c.case_id for c in val_cases]}, indent=1) + "\n", encoding="utf-8")
+    sources, weights = [RealLesions(loaded, case_weights)], [1.0 - config.synthetic_fraction]
     if config.synthetic_fraction > 0:
-        sources.append(synthetic_source(config, loaded))
+        sources.append(synthetic_source(config, loaded, case_weights))
         weights.append(config.synthetic_fraction)
     source = Mixture(sources, weights)
-    validation = load_validation_cases(val_cases) if rank == 0 else []
+    validation = load_validation_cases(validated) if rank == 0 else []
     low, high = config.click_inward
     clicks = ClickSimulationConfig(p_centre=config.p_centre,
                                    p_protocol=min(0.5, 1.0 - config.p_centre),
@@ -393,15 +446,22 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
-    p.add_argument("--manifest", dest="manifests", type=Path, action="append", default=[])
-    p.add_argument("--nnunet", dest="nnunet_folders", type=Path, action="append", default=[])
+    p.add_argument("--manifest", dest="manifests", type=weighted_source, action="append",
+                   default=[], metavar="PATH[:WEIGHT]",
+                   help="a dev-lesions style manifest.json; repeat for several sources. WEIGHT: "
+                        "how often its cases are drawn relative to the other sources (default: "
+                        "every case equally often, or 1 once any source has a weight)")
+    p.add_argument("--nnunet", dest="nnunet_folders", type=weighted_source, action="append",
+                   default=[], metavar="PATH[:WEIGHT]",
+                   help="an nnU-Net v2 raw dataset folder (imagesTr, labelsTr, dataset.json); "
+                        "WEIGHT as for --manifest")
     p.add_argument("--background", dest="backgrounds", type=Path, action="append", default=[])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--resume", action="store_true", help="continue from out/checkpoint_latest.pt")
     p.add_argument("--stop-after", type=int, default=0,
                    help="end after this many epochs in this invocation (resume later)")
     for name, field in TrainConfig.model_fields.items():
-        if name in ("manifests", "nnunet_folders", "backgrounds", "out"):
+        if name in ("manifests", "nnunet_folders", "backgrounds", "out", "source_weights"):
             continue
         if name == "init_weights":
             p.add_argument("--init-weights", type=Path, default=None,
@@ -413,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, action="store_true", default=None)
         elif name in ("features", "val_seeds"):
             p.add_argument(flag, type=int, nargs="+", default=None)
-        elif name == "exclude_channels":
+        elif name in ("exclude_channels", "val_groups"):
             p.add_argument(flag, nargs="+", default=None, metavar="CHANNEL")
         elif name == "sample_seed":
             p.add_argument(flag, type=int, default=None)
@@ -426,9 +486,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def weighted_source(text: str) -> tuple[Path, float | None]:
+    """``PATH`` or ``PATH:WEIGHT`` (the last colon, when what follows is a number)."""
+    path, sep, weight = text.rpartition(":")
+    if sep and path:
+        try:
+            value = float(weight)
+        except ValueError:
+            return Path(text), None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text}: the weight must be > 0")
+        return Path(path), value
+    return Path(text), None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
     resume, stop_after = args.pop("resume"), args.pop("stop_after")
+    weighted = args["manifests"] + args["nnunet_folders"]
+    args["source_weights"] = {str(path): w for path, w in weighted if w is not None} or None
+    args["manifests"] = [path for path, _ in args["manifests"]]
+    args["nnunet_folders"] = [path for path, _ in args["nnunet_folders"]]
     config = TrainConfig(**{k: v for k, v in args.items() if v is not None})
     best = train(config, resume=resume, stop_after=stop_after)
     print(f"best weights: {best}", file=sys.stderr)

@@ -233,3 +233,14 @@ def test_patient_split_has_no_leak_and_covers_every_case():
                for s in range(2, 6))
     with pytest.raises(ValueError):
         patient_split(cases, 4, 4)
+
+
+def test_a_groups_folds_do_not_move_when_other_sources_join():
+    sts = [Case(f"sts{p}_{m}", f"STS-{p}", (Path("i"),), Path("l"), group="sts")
+           for p in range(25) for m in ("ct", "mr")]
+    lidc = [Case(f"lidc{k}", f"LIDC-{k // 3}", (Path("i"),), Path("l"), group="lidc")
+            for k in range(90)]
+    for fold in range(5):
+        alone = patient_split(sts, 5, fold, seed=0)[1]
+        mixed = [c for c in patient_split(sts + lidc, 5, fold, seed=0)[1] if c.group == "sts"]
+        assert alone == mixed and len(alone) == 10  # 5 patients, both of their images

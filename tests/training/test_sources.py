@@ -1,13 +1,18 @@
 """Lesion sources: the generator's ranges reach the lesions, the real lesion is avoided, a
 fixed seed gives the same lesion, and excluded channels never carry a label."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
 from algorithm.phantom import make_phantom
 from training.datasets import Case
-from training.sources import Background, RealLesions, SyntheticLesions, backgrounds_from, load_cases
+from training.sources import (
+    Background, LoadedCase, RealLesions, SyntheticLesions, backgrounds_from, load_cases,
+    sampling_weights,
+)
 from training.synthesis import LesionSynthesisConfig
 
 
@@ -79,3 +84,41 @@ def test_validation_scores_a_named_channel_where_the_case_has_it(tmp_path):
     value = lambda channel: float(sitk.GetArrayFromImage(
         load_validation_cases([case], channel)[0].image).flat[0])
     assert (value(None), value("flair"), value("t2")) == (1.0, 2.0, 1.0)
+
+
+def _cases(source: str, n: int, group: str) -> list[Case]:
+    return [Case(f"{group}{i}", f"{group}-p{i}", (Path("i"),), Path("l"), group=group,
+                 source=source) for i in range(n)]
+
+
+def test_source_weights_give_each_source_its_share_whatever_its_size():
+    cases = _cases("big.json", 700, "lidc") + _cases("small.json", 50, "sts")
+    assert sampling_weights(cases, {}) is None  # unweighted: every case equally often
+    weights = sampling_weights(cases, {"small.json": 3.0})  # big.json unnamed: weight 1
+    share = weights / weights.sum()
+    assert share[700:].sum() == pytest.approx(0.75) and share[:700].sum() == pytest.approx(0.25)
+    assert np.allclose(share[700:], share[700])  # uniform within a source
+    loaded = [LoadedCase(c, [np.zeros((2, 2, 2), np.float32)], np.zeros((2, 2, 2), bool),
+                         np.ones(3), "CT", (0,)) for c in cases]
+    real = RealLesions(loaded, weights)
+    rng = np.random.default_rng(0)
+    drawn = [real.draw(rng).source for _ in range(2000)]
+    assert 0.70 < np.mean([d.startswith("real:sts") for d in drawn]) < 0.80
+
+
+def test_weighted_backgrounds_follow_the_sources_and_the_extra_volumes_share_their_weight(
+        tmp_path):
+    cases = _cases("a.json", 4, "a") + _cases("b.json", 1, "b")
+    loaded = [LoadedCase(c, [np.zeros((2, 2, 2), np.float32)] * (2 if c.group == "b" else 1),
+                         np.zeros((2, 2, 2), bool), np.ones(3), "CT", (0,)) for c in cases]
+    extra = tmp_path / "extra.nii.gz"
+    sitk.WriteImage(sitk.Image(4, 4, 4, sitk.sitkFloat32), str(extra))
+    unweighted = backgrounds_from(loaded, [extra])
+    assert [b.weight for b in unweighted] == [1.0] * 7  # every image once, as before weights
+    weighted = backgrounds_from(loaded, [extra], sampling_weights(cases, {"a.json": 4.0}), 0.5)
+    by_name = {b.name: b.weight for b in weighted}
+    assert sum(w for n, w in by_name.items() if n.startswith("a")) == pytest.approx(4.0)
+    assert by_name["b0[0]"] == by_name["b0[1]"] == pytest.approx(0.5)  # b's 1 shared by 2 images
+    assert by_name["extra.nii.gz"] == pytest.approx(0.5)
+    source = SyntheticLesions(weighted, loaded, donor_weights=sampling_weights(cases, {}))
+    assert source._background_weights is not None

@@ -310,3 +310,48 @@ def test_click_inward_and_voi_jitter_options_reach_the_config_and_are_checked():
         TrainConfig(click_inward=(6, 2))
     with pytest.raises(ValueError, match="voi_scale_jitter"):
         TrainConfig(voi_scale_jitter=1.5)
+
+
+def test_weighted_sources_split_by_patient_and_validate_only_the_named_groups(nnunet_folder,
+                                                                              tmp_path):
+    other = tmp_path / "Dataset002_Others"
+    (other / "imagesTr").mkdir(parents=True)
+    (other / "labelsTr").mkdir()
+    for i in range(4):
+        _, phantom = phantom_example("CT", seed=20 + i)
+        sitk.WriteImage(phantom.image, str(other / "imagesTr" / f"other{i}_0000.nii.gz"))
+        sitk.WriteImage(phantom.mask, str(other / "labelsTr" / f"other{i}.nii.gz"))
+    (other / "dataset.json").write_text((nnunet_folder / "dataset.json").read_text("utf-8"),
+                                        encoding="utf-8")
+    out = tmp_path / "run"
+    assert train_main(["--nnunet", f"{nnunet_folder}:3", "--nnunet", str(other),
+                       "--val-groups", nnunet_folder.name, "--out", str(out), "--epochs", "1",
+                       "--steps-per-epoch", "1", "--batch-size", "1", "--grid-size", "32",
+                       "--features", "4", "8", "16", "--threads", "1",
+                       "--synthetic-fraction", "0.0"]) == 0
+    config = json.loads((out / "config.json").read_text("utf-8"))
+    assert config["source_weights"] == {str(nnunet_folder): 3.0}
+    split = json.loads((out / "split.json").read_text("utf-8"))
+    groups = split["groups"]
+    assert groups[nnunet_folder.name]["sample_share"] == pytest.approx(0.75)
+    assert groups["Dataset002_Others"]["held_out_cases"] == 2
+    assert groups["Dataset002_Others"]["validated_cases"] == 0
+    assert groups[nnunet_folder.name]["validated_cases"] == 2
+    card = load_model(out / "final")[1]
+    assert sorted(card.training["validation_cases"]) == sorted(split["held_out"])
+    assert len(split["held_out"]) == 4  # every held-out case is listed, validated or not
+    assert list(card.validation["groups"]) == [nnunet_folder.name]
+
+
+def test_source_weights_are_parsed_and_checked(nnunet_folder, tmp_path):
+    from training.train import weighted_source
+
+    assert weighted_source("a/manifest.json:2.5") == (Path("a/manifest.json"), 2.5)
+    assert weighted_source("a/manifest.json") == (Path("a/manifest.json"), None)
+    assert weighted_source("C:/data") == (Path("C:/data"), None)  # not a number: part of the path
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--out", "x", "--manifest", "m.json:0"])
+    with pytest.raises(SystemExit, match="no held-out case is in --val-groups"):
+        train_main(["--nnunet", str(nnunet_folder), "--val-groups", "sts",
+                    "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()
