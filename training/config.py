@@ -13,68 +13,77 @@ from training.synthesis import LesionSynthesisConfig
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    manifests: list[Path] = Field(default_factory=list)  #: dev-lesions style manifest.json
-    nnunet_folders: list[Path] = Field(default_factory=list)  #: imagesTr/labelsTr/dataset.json
-    backgrounds: list[Path] = Field(default_factory=list)  #: lesion-free volumes for synthesis
-    #: sampling weight of each manifest or folder (keyed by its path as given): each source is
-    #: then drawn that often whatever its number of cases (unnamed sources weigh 1); empty: every
-    #: case equally often
-    source_weights: dict[str, float] = Field(default_factory=dict)
-    #: with source weights, the share of the ``backgrounds`` volumes among synthetic-lesion
-    #: backgrounds, on the sources' scale (the training cases' own images are the others)
-    background_weight: float = Field(default=1.0, ge=0.0)
-    out: Path = Path("runs/default")
-    n_folds: int = 2
-    fold: int = 0  #: held-out fold; -1 trains on everything (no validation)
-    seed: int = 0  #: patient split, initial weights, and (unless sample_seed) the samples
-    #: seed of the simulated samples alone: a run that continues another (``init_weights``) on
-    #: fresh samples, with the same patients held out
-    sample_seed: int | None = None
-    epochs: int = 40
-    steps_per_epoch: int = 50
-    batch_size: int = 2
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 3e-5
-    features: list[int] = Field(default_factory=lambda: [12, 24, 48, 96, 128])
-    grid_size: int = 64
-    synthetic_fraction: float = 0.5  #: share of samples with synthetic/transplanted lesions
-    #: main-lobe diameter range of synthetic lesions, mm, log-uniform (the generator's default);
-    #: widen it for cohorts of large tumours such as soft-tissue sarcomas
-    synthetic_diameter_mm: tuple[float, float] = (6.0, 45.0)
-    #: channel names whose images do not show what the label marks (e.g. ``t1c`` for BraTS
-    #: whole-tumour labels, whose oedema is faint on T1c): the label is never trained on them;
-    #: they still serve as anatomy for synthetic lesions
-    exclude_channels: list[str] = Field(default_factory=list)
-    p_refine: float = 0.3  #: share of samples with a synthetic flawed previous mask
-    #: share of samples whose previous mask and corrective clicks come from the model itself
-    p_self_refine: float = 0.0
-    p_centre: float = 0.05  #: share of samples with a single (jittered) centre click
-    #: range of the simulated clicks' inward shift from the lesion's extremes, voxels on fine
-    #: axes (the protocol says 5), for cohorts whose annotators click otherwise
-    click_inward: tuple[int, int] = (PROTOCOL_INWARD, PROTOCOL_INWARD)
-    #: random relative change of the VOI size per sample; the network learns the VOI's scale,
-    #: so this sets how far from the protocol's margins the clicks may put it
-    voi_scale_jitter: float = Field(default=0.1, ge=0.0, lt=1.0)
-    init_weights: Path | None = None  #: exported weights folder to start from (fine-tuning)
-    device: str = "cpu"
-    #: mixed precision: bfloat16 autocast for the training steps and the self-refinement
-    #: predictions (validation stays float32, as inference is). Pays on GPUs and on CPUs with
-    #: native bfloat16 (Intel AMX: about 2x faster steps here, see
-    #: benchmarks/bench_training_step.py); elsewhere it is slower
-    amp: bool = False
-    #: exponential moving average of the weights (e.g. 0.99, a horizon of about 100 steps);
-    #: validation, ``best`` and ``final`` then use the average, which smooths the swings that
-    #: small batches of freshly simulated samples cause from one epoch to the next. 0 = off
-    ema_decay: float = Field(default=0.0, ge=0.0, lt=1.0)
-    threads: int = 0  #: torch CPU threads, 0 = all cores
-    val_seeds: list[int] = Field(default_factory=lambda: [0])
-    #: validate each epoch on the held-out cases of these groups only (e.g. ``sts``: the cohort
-    #: the model is for); empty: all held-out cases. The card lists every held-out case either way
-    val_groups: list[str] = Field(default_factory=list)
-    #: validation also simulates this many corrective clicks; the best epoch then maximises the
-    #: mean of the first and the corrected DSC
-    val_corrections: int = 0
+    manifests: list[Path] = Field(default_factory=list,
+                                  description="dev-lesions style manifest.json files")
+    nnunet_folders: list[Path] = Field(default_factory=list,
+                                       description="nnU-Net v2 raw folders (imagesTr, labelsTr)")
+    backgrounds: list[Path] = Field(default_factory=list,
+                                    description="lesion-free volumes for synthetic lesions")
+    source_weights: dict[str, float] = Field(default_factory=dict, description=(
+        "sampling weight of each manifest or folder (keyed by its path as given): each source "
+        "is then drawn that often whatever its number of cases (unnamed sources weigh 1); "
+        "empty: every case equally often"))
+    background_weight: float = Field(default=1.0, ge=0.0, description=(
+        "with source weights: the --background volumes' share among synthetic-lesion "
+        "backgrounds, on the sources' scale (the training cases' own images are the others)"))
+    licence: str = Field(default="", description=(
+        "licence of training cases whose manifest or dataset.json states none (the model card "
+        "says 'unknown' for them otherwise)"))
+    out: Path = Field(default=Path("runs/default"), description="run folder")
+    n_folds: int = Field(default=2, description="cross-validation folds, split by patient")
+    fold: int = Field(default=0, description=(
+        "held-out fold; -1 trains on every case (no validation, the last epoch is kept)"))
+    seed: int = Field(default=0, description=(
+        "seed of the patient split, the initial weights and (unless --sample-seed) the samples"))
+    sample_seed: int | None = Field(default=None, description=(
+        "seed of the simulated samples alone: continue a run on fresh samples with the same "
+        "patients held out"))
+    epochs: int = Field(default=40, description="epochs (validation and a checkpoint each)")
+    steps_per_epoch: int = Field(default=50, description="optimiser steps per epoch")
+    batch_size: int = Field(default=2, description="samples per step")
+    optimizer: str = Field(default="adamw", description="adamw, or sgd (Nesterov, momentum 0.99)")
+    lr: float = Field(default=1e-3, description="initial learning rate (poly decay to 0)")
+    weight_decay: float = Field(default=3e-5, description="weight decay")
+    features: list[int] = Field(default_factory=lambda: [12, 24, 48, 96, 128],
+                                description="U-Net channels per level (its width and depth)")
+    grid_size: int = Field(default=64, description="model grid edge, voxels (the VOI spans it)")
+    synthetic_fraction: float = Field(default=0.5, description=(
+        "share of samples with synthetic or transplanted lesions"))
+    synthetic_diameter_mm: tuple[float, float] = Field(default=(6.0, 45.0), description=(
+        "diameter range of synthetic lesions' main lobe, mm, log-uniform; widen it for large "
+        "tumours such as soft-tissue sarcomas"))
+    exclude_channels: list[str] = Field(default_factory=list, description=(
+        "channel names whose images do not show what the label marks (e.g. t1c for BraTS "
+        "whole-tumour labels): never trained with the label, still anatomy for synthesis"))
+    p_refine: float = Field(default=0.3, description=(
+        "share of samples with a synthetic flawed previous mask and corrective clicks"))
+    p_self_refine: float = Field(default=0.0, description=(
+        "share of samples whose previous mask and corrections come from the model itself"))
+    p_centre: float = Field(default=0.05, description=(
+        "share of samples with a single (jittered) centre click"))
+    click_inward: tuple[int, int] = Field(default=(PROTOCOL_INWARD, PROTOCOL_INWARD), description=(
+        "range of the simulated clicks' inward shift from the lesion's extremes, voxels on fine "
+        "axes (the protocol says 5)"))
+    voi_scale_jitter: float = Field(default=0.1, ge=0.0, lt=1.0, description=(
+        "random relative change of the VOI size per sample: how far from the protocol's "
+        "margins the clicks may put it"))
+    init_weights: Path | None = Field(default=None, description=(
+        "exported weights folder to fine-tune from (e.g. algorithm/weights)"))
+    device: str = Field(default="cpu", description="cpu or cuda")
+    amp: bool = Field(default=False, description=(
+        "bfloat16 mixed precision for the steps (validation stays float32); pays on GPUs and "
+        "CPUs with native bfloat16, elsewhere it is slower (benchmarks/bench_training_step.py)"))
+    ema_decay: float = Field(default=0.0, ge=0.0, lt=1.0, description=(
+        "exponential moving average of the weights, validated and exported (e.g. 0.99); 0: off"))
+    threads: int = Field(default=0, description="torch CPU threads; 0: all cores")
+    val_seeds: list[int] = Field(default_factory=lambda: [0],
+                                 description="click seeds of each epoch's validation")
+    val_groups: list[str] = Field(default_factory=list, description=(
+        "validate each epoch on the held-out cases of these groups only (e.g. sts); the card "
+        "lists every held-out case either way; empty: all"))
+    val_corrections: int = Field(default=0, description=(
+        "validation also simulates this many corrective clicks; the best epoch then maximises "
+        "the mean of the first and the corrected DSC"))
 
     @field_validator("source_weights")
     @classmethod

@@ -45,6 +45,7 @@ from training.validation import load_validation_cases, validate
 from training.warm_start import warm_start
 
 CHECKPOINT = "checkpoint_latest.pt"
+UNKNOWN_LICENCE = "unknown: set --licence"
 
 
 def read_cases(config: TrainConfig) -> list[Case]:
@@ -129,7 +130,8 @@ def initial_weights_record(config: TrainConfig) -> dict | None:
 def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
                epoch: int, val: list[Case] = (), initialised_from: dict | None = None
                ) -> ModelCard:
-    licences = sorted({c.licence for c in train if c.licence})
+    licence_of = {c.case_id: c.licence or config.licence or UNKNOWN_LICENCE for c in train}
+    licences = sorted(set(licence_of.values()))
     return ModelCard(
         name="lesionseg-unet",
         version=f"{time.strftime('%Y.%m.%d')}-{config.out.name}-e{epoch}",
@@ -141,7 +143,7 @@ def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
             "epochs_completed": epoch,
             "config": json.loads(config.model_dump_json()),
             "cases": [{"case": c.case_id, "patient": c.patient_id, "group": c.group,
-                       "licence": c.licence} for c in train],
+                       "licence": licence_of[c.case_id]} for c in train],
             "validation_cases": [c.case_id for c in val],
             "synthetic_backgrounds": [str(p.name) for p in config.backgrounds],
             **({"initialised_from": initialised_from} if initialised_from else {}),
@@ -156,6 +158,9 @@ def _weights_licence(licences: list[str]) -> str:
                    if "NC" in lic.upper() or "NON-COMMERCIAL" in lic.upper()]
     note = ("Non-commercial use only: trained on data under " + "; ".join(restrictive)
             if restrictive else "Training data licences: " + "; ".join(licences))
+    if UNKNOWN_LICENCE in licences:
+        note += ("; some training cases state no licence, so the weights' terms are unknown: "
+                 "retrain with --licence")
     return note
 
 
@@ -463,27 +468,31 @@ def build_parser() -> argparse.ArgumentParser:
     for name, field in TrainConfig.model_fields.items():
         if name in ("manifests", "nnunet_folders", "backgrounds", "out", "source_weights"):
             continue
-        if name == "init_weights":
-            p.add_argument("--init-weights", type=Path, default=None,
-                           help="exported weights folder to fine-tune from "
-                                "(e.g. algorithm/weights)")
-            continue
         flag = "--" + name.replace("_", "-")
+        default = field.get_default(call_default_factory=True)
+        shown = "" if default in (None, "", []) else f" (default: {_shown(default)})"
+        kwargs = {"default": None, "help": (field.description or "") + shown}
         if field.annotation is bool:
-            p.add_argument(flag, action="store_true", default=None)
+            p.add_argument(flag, action="store_true", **kwargs)
         elif name in ("features", "val_seeds"):
-            p.add_argument(flag, type=int, nargs="+", default=None)
+            p.add_argument(flag, type=int, nargs="+", **kwargs)
         elif name in ("exclude_channels", "val_groups"):
-            p.add_argument(flag, nargs="+", default=None, metavar="CHANNEL")
-        elif name == "sample_seed":
-            p.add_argument(flag, type=int, default=None)
+            p.add_argument(flag, nargs="+", metavar=name.split("_")[-1][:-1].upper(), **kwargs)
+        elif name in ("sample_seed", "init_weights"):
+            p.add_argument(flag, type=int if name == "sample_seed" else Path, **kwargs)
         elif name == "synthetic_diameter_mm":
-            p.add_argument(flag, type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
+            p.add_argument(flag, type=float, nargs=2, metavar=("MIN", "MAX"), **kwargs)
         elif name == "click_inward":
-            p.add_argument(flag, type=int, nargs=2, default=None, metavar=("MIN", "MAX"))
+            p.add_argument(flag, type=int, nargs=2, metavar=("MIN", "MAX"), **kwargs)
         else:
-            p.add_argument(flag, type=type(field.default), default=None)
+            p.add_argument(flag, type=type(default), **kwargs)
     return p
+
+
+def _shown(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    return "off" if value is False else str(value)
 
 
 def weighted_source(text: str) -> tuple[Path, float | None]:

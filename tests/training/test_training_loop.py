@@ -355,3 +355,21 @@ def test_source_weights_are_parsed_and_checked(nnunet_folder, tmp_path):
         train_main(["--nnunet", str(nnunet_folder), "--val-groups", "sts",
                     "--out", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+def test_the_card_says_when_the_training_data_states_no_licence(nnunet_folder):
+    from training.datasets import read_nnunet_folder
+    from training.train import model_card
+
+    cases = read_nnunet_folder(nnunet_folder)  # its dataset.json names no licence
+    unknown = model_card(TrainConfig(**TINY), cases, None, 1)
+    assert "unknown" in unknown.licence and "--licence" in unknown.licence
+    assert {c["licence"] for c in unknown.training["cases"]} == {"unknown: set --licence"}
+    stated = model_card(TrainConfig(**TINY, licence="CC BY 4.0"), cases, None, 1)
+    assert stated.licence == "Training data licences: CC BY 4.0"
+
+
+def test_training_help_shows_each_options_default_and_meaning():
+    text = build_parser().format_help()
+    assert "(default: 12 24 48 96 128)" in text and "U-Net channels per level" in text
+    assert "--licence" in text and "PATH[:WEIGHT]" in text
