@@ -21,10 +21,14 @@ WEIGHTS="$ROOT/algorithm/weights"
 # tarball holds the current code.
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   build_log="$(mktemp)"
-  bash "$ROOT/scripts/build_image.sh" "$IMAGE" "$ROOT" "$build_log"
+  bash "$ROOT/scripts/build_image.sh" "$IMAGE" "$ROOT" "$build_log" ./export.sh
   rm -f "$build_log"
 fi
 docker image inspect "$IMAGE" >/dev/null
+# The platform runs the image on its GPUs; a stand-in base (local/pytorch:cpu) has a CPU-only
+# PyTorch, so such an export works there but never uses the GPU.
+torch_cuda="$(docker run --rm --network none --entrypoint python "$IMAGE" \
+  -c 'import torch; print(torch.version.cuda or "none")' 2>/dev/null || echo unknown)"
 
 mkdir -p "$OUT_DIR"
 trap 'rm -f "$IMAGE_TARBALL.partial" "$MODEL_TARBALL.partial"' EXIT
@@ -101,3 +105,6 @@ for f in "$IMAGE_TARBALL" "$MODEL_TARBALL"; do
     echo "$f: $((bytes / 1024 / 1024)) MiB ($bytes bytes)"
   fi
 done
+if [[ "$torch_cuda" == none ]]; then
+  echo "WARNING: $IMAGE has a CPU-only PyTorch (built on a stand-in base such as local/pytorch:cpu): grand-challenge's GPUs will sit idle; for upload, rebuild where the default BASE_IMAGE can be pulled" >&2
+fi

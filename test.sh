@@ -39,7 +39,7 @@ trap cleanup EXIT
 # --- build -----------------------------------------------------------------------------------
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   start=$SECONDS
-  bash "$ROOT/scripts/build_image.sh" "$IMAGE" "$ROOT" "$WORK/build.log"
+  bash "$ROOT/scripts/build_image.sh" "$IMAGE" "$ROOT" "$WORK/build.log" ./test.sh
   echo "built $IMAGE in $((SECONDS - start)) s ($(grep -cE 'Using cache|CACHED' "$WORK/build.log" || true) cached steps)"
 fi
 
