@@ -6,9 +6,9 @@ configures it (``shipped``), the network alone (no classical average, no graph c
 classical method, the ellipsoid inscribed in the clicks, and optionally a ``--baseline`` model
 (e.g. the previously shipped weights, which never saw these patients); then 1, 3 and 5
 error-driven corrective clicks and one centre click with the shipped pipeline. Reported per
-modality (CT, MR): DSC mean ± SD over cases x seeds, the cases whose mean falls more than 0.05
-below the ellipsoid, volume agreement (Pearson r, Bland-Altman bias and limits, ml) and the
-bias of the maximum axial diameter (mm), both with ``evaluation``'s own implementations.
+modality (CT, MR) or lesion size: DSC mean ± SD over cases x seeds, the cases whose mean
+falls more than 0.05 below the ellipsoid, volume agreement (Pearson r, Bland-Altman bias and
+limits, ml) and the bias of the maximum axial diameter (mm), with ``evaluation``'s own code.
 
     python benchmarks/cross_validate.py --weights RUN/fold0/final ... RUN/fold4/final \
         [--manifest ../shared/data/sts-train/manifest.json] [--seeds 5] [--baseline DIR]
@@ -57,7 +57,8 @@ def score_case(vc, shipped, network, classical, baseline, seed: int, corrections
     started = time.perf_counter()
     mask = run(shipped, clicks)
     out = {"seconds": time.perf_counter() - started, "shipped": dice(mask, vc.mask),
-           "network": dice(run(network, clicks), vc.mask),
+           # the same segmenter when the card ships the network alone: not run twice
+           "network": dice(mask if network is shipped else run(network, clicks), vc.mask),
            "classical": dice(run(classical, clicks), vc.mask),
            "ellipsoid": dice(ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing), vc.mask),
            "volume_ml": float(mask.sum()) * voxel_ml,
@@ -80,6 +81,15 @@ def _mean_sd(values) -> str:
     return f"{values.mean():.3f} ± {sd}"
 
 
+def stratum(vc, by: str) -> str:
+    """The row's reporting group: the case's modality, or its lesion's size (the issue's nodule
+    groups, cm^3)."""
+    if by == "modality":
+        return vc.case.modality
+    ml = float(vc.mask.sum() * np.prod(vc.spacing)) / 1000.0
+    return "< 0.5 cm3" if ml < 0.5 else "0.5-2 cm3" if ml <= 2.0 else "> 2 cm3"
+
+
 def _stats(values) -> dict:
     values = np.asarray(values, float)
     sd = round(float(np.std(values, ddof=1)), 4) if values.size > 1 else None
@@ -87,20 +97,22 @@ def _stats(values) -> dict:
 
 
 def summarise(rows: list[dict], keys: list[str]) -> dict:
-    """Per modality: DSC, failures against the ellipsoid, volume and diameter agreement."""
+    """Per stratum (modality or size): DSC, failures against the ellipsoid, volume and
+    diameter agreement."""
     out = {}
-    for modality in sorted({r["modality"] for r in rows}):
-        rs = [r for r in rows if r["modality"] == modality]
+    for stratum in sorted({r["stratum"] for r in rows}):
+        rs = [r for r in rows if r["stratum"] == stratum]
         cases = sorted({r["case"] for r in rs})
         per_case = {c: [r for r in rs if r["case"] == c] for c in cases}
         below = [c for c, v in per_case.items()
                  if np.mean([r["shipped"] for r in v]) < np.mean([r["ellipsoid"] for r in v])
                  - BELOW]
         first = [v[0] for v in per_case.values()]  # one seed per case: independent cases
-        volume = agreement([r["volume_ml"] for r in first], [r["reference_volume_ml"] for r in first])
+        volume = agreement([r["volume_ml"] for r in first],
+                           [r["reference_volume_ml"] for r in first])
         diameter = agreement([r["diameter_mm"] for r in first],
                              [r["reference_diameter_mm"] for r in first])
-        out[modality] = {
+        out[stratum] = {
             "cases": len(cases),
             "dsc": {k: _stats([r[k] for r in rs if k in r]) for k in keys
                     if any(k in r for r in rs)},
@@ -117,15 +129,17 @@ def print_tables(rows: list[dict], keys: list[str], summary: dict) -> None:
     print("| method | " + " | ".join(f"{m} (n={summary[m]['cases']})" for m in modalities) + " |")
     print("|---" * (len(modalities) + 1) + "|")
     for k in keys:
-        cells = [_mean_sd([r[k] for r in rows if r["modality"] == m and k in r])
-                 if any(k in r for r in rows if r["modality"] == m) else "" for m in modalities]
+        cells = [_mean_sd([r[k] for r in rows if r["stratum"] == m and k in r])
+                 if any(k in r for r in rows if r["stratum"] == m) else "" for m in modalities]
         print(f"| {k} | " + " | ".join(cells) + " |")
     for m in modalities:
         s = summary[m]
         v, d = s["volume"], s["max_axial_diameter"]
+        named = ": " + ", ".join(s["below_ellipsoid"]) if s["below_ellipsoid"] else ""
         print(f"\n{m}: {len(s['below_ellipsoid'])} of {s['cases']} cases more than {BELOW} below "
-              f"the ellipsoid{': ' + ', '.join(s['below_ellipsoid']) if s['below_ellipsoid'] else ''}")
-        print(f"{m}: volume r {v['pearson_r']:.3f}, Bland-Altman bias {v['bias']:+.1f} ml "
+              f"the ellipsoid{named}")
+        r = "n/a" if v["pearson_r"] is None else f"{v['pearson_r']:.3f}"
+        print(f"{m}: volume r {r}, Bland-Altman bias {v['bias']:+.1f} ml "
               f"(limits {v['loa_lower']:+.1f} to {v['loa_upper']:+.1f}); maximum axial "
               f"diameter bias {d['bias']:+.1f} mm (limits {d['loa_lower']:+.1f} to "
               f"{d['loa_upper']:+.1f}); seed 0 of each case")
@@ -144,6 +158,11 @@ def main() -> None:
                         help="another model's weights, scored as it ships (it must never have "
                              "seen these patients)")
     parser.add_argument("--only", nargs="+", default=None, metavar="CASE_PREFIX")
+    parser.add_argument("--held-out-only", action="store_true",
+                        help="score only the cases these models held out (some folds of a "
+                             "cross-validation, while the others train)")
+    parser.add_argument("--by", choices=("modality", "size"), default="modality",
+                        help="report per modality, or per lesion size (< 0.5, 0.5-2, > 2 cm3)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="also write the per-case rows")
     parser.add_argument("--summary", type=Path, default=None, help="also write the summary")
@@ -155,6 +174,12 @@ def main() -> None:
     cases = [c for c in read_manifest(args.manifest)
              if not args.only or c.case_id.startswith(tuple(args.only))]
     cards = [read_card(w) for w in args.weights]
+    if args.held_out_only:
+        held = {c for card in cards for c in card.training.get("validation_cases", [])}
+        cases = [c for c in cases if c.case_id in held]
+    if not cases:
+        raise SystemExit("error: no case of the manifest is left to score (check --only and "
+                         "--held-out-only against the models' held-out cases)")
     try:
         fold_of = assign_fold_models(cases, cards)
     except ValueError as error:
@@ -170,12 +195,13 @@ def main() -> None:
     rows = []
     for k, weights in enumerate(args.weights):
         shipped = make_segmenter("auto", weights, "cpu")
-        network = NetworkSegmenter.from_folder(weights, torch.device("cpu"))
+        network = (shipped if isinstance(shipped, NetworkSegmenter)
+                   else NetworkSegmenter.from_folder(weights, torch.device("cpu")))
         mine = [c for c, f in zip(cases, fold_of) if f == k]
         for vc in load_validation_cases(mine):
             for seed in range(args.seeds):
                 rows.append({"case": vc.case.case_id, "patient": vc.case.patient_id,
-                             "modality": vc.case.modality, "seed": seed,
+                             "stratum": stratum(vc, args.by), "seed": seed,
                              "weights": cards[k].version,
                              **score_case(vc, shipped, network, classical, baseline, seed,
                                           seed < correction_seeds)})
