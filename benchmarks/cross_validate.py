@@ -225,7 +225,10 @@ def main() -> None:
     record = {"command": " ".join(["python", "benchmarks/cross_validate.py", *sys.argv[1:]]),
               "manifest": str(args.manifest), "seeds": args.seeds,
               "correction_seeds": correction_seeds,
-              "models": [c.version for c in cards], "summary": summary}
+              "models": [c.version for c in cards],
+              # the fields training.export reads to say whose figures these are
+              "weights_version": " + ".join(c.version for c in cards),
+              "held_out_cases": sorted({r["case"] for r in rows}), "summary": summary}
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     if args.summary:
