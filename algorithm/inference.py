@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from algorithm.io.images import read_image, write_mask_atomic
@@ -27,6 +28,8 @@ def segment_file(
     result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
                      config=config)
     write_mask_atomic(result.mask, image, output_path)
+    for warning in result.warnings:  # the mask is written: a warning, for a person to judge
+        print(f"warning: {output_path.name}: {warning}", file=sys.stderr)
     return result
 
 

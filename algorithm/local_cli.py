@@ -111,8 +111,10 @@ def _segment_batch(args: argparse.Namespace) -> int:
             continue
         seconds = time.perf_counter() - start
         report["succeeded"].append({"case": case.name, "mask": out.name, "seconds": round(seconds, 2),
-                                    "voxels": int(result.mask.sum()), "modality": result.modality})
-        print(f"[{i}/{len(cases)}] {case.name}: ok ({seconds:.1f} s)", file=sys.stderr)
+                                    "voxels": int(result.mask.sum()), "modality": result.modality,
+                                    "warnings": list(result.warnings)})
+        flag = ", implausible mask: see the warning" if result.warnings else ""
+        print(f"[{i}/{len(cases)}] {case.name}: ok ({seconds:.1f} s{flag})", file=sys.stderr)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "batch_report.json").write_text(json.dumps(report, indent=2) + "\n")
     n_ok, n_bad = len(report["succeeded"]), len(report["failed"])

@@ -23,6 +23,7 @@ from algorithm.geometry import (
     shape_zyx, spacing_zyx, voi_from_clicks, world_to_index,
 )
 from algorithm.methods.base import GridCase, Segmenter
+from algorithm.plausibility import implausibility
 from algorithm.postprocessing import postprocess
 from algorithm.preprocessing import Modality, detect_modality, normalise, outside_value
 from algorithm.prompts import Clicks
@@ -43,6 +44,8 @@ class SegmentationResult:
     modality: Modality
     grow_steps: int
     grid_spacing_mm: tuple[float, float, float]  #: (z, y, x)
+    #: why the mask looks implausible for its clicks (``algorithm.plausibility``); empty if not
+    warnings: tuple[str, ...] = ()
 
 
 def segment(
@@ -87,7 +90,8 @@ def segment(
     local = postprocess(prob_image > 0.5, positive - start, negative - start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
-    return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing))
+    return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing),
+                              tuple(implausibility(mask, positive, spacing)))
 
 
 def _touching_faces(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
