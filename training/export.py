@@ -2,7 +2,8 @@
 
 Copies ``model.safetensors`` and ``model_card.json`` into the package (the weights the algorithm
 and the container load by default), after checking that the algorithm loads them and that the
-card names its training and validation data and the licence that follows for the weights.
+card names its training and validation data and the licence that follows for the weights, and
+that the model beats the six-click ellipsoid on its own validation (``--force`` ships it anyway).
 """
 
 from __future__ import annotations
@@ -50,10 +51,23 @@ def _benchmark_record(card: dict, benchmark: Path) -> dict:
     return record
 
 
+def check_beats_ellipsoid(validation: dict) -> None:
+    """Refuse a model that its own validation scores below the ellipsoid inscribed in the clicks'
+    box: it is worse than no model at all (an undertrained run once shipped at DSC 0.066)."""
+    dsc, baseline = validation.get("dsc"), validation.get("ellipsoid_dsc")
+    if dsc is not None and baseline is not None and dsc < baseline:
+        raise SystemExit(f"error: validation DSC {dsc:.3f} is below the six-click ellipsoid "
+                         f"baseline's {baseline:.3f} on the same cases: this model is worse than "
+                         "no model; train it further, or pass --force to export it anyway")
+
+
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
-           benchmark: Path | None = None, graph_cut_smoothness: float | None = None) -> Path:
+           benchmark: Path | None = None, graph_cut_smoothness: float | None = None,
+           force: bool = False) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
+    if not force:
+        check_beats_ellipsoid(card.get("validation") or {})
     card["combine_with_classical"] = combine_with_classical
     card["graph_cut_smoothness"] = graph_cut_smoothness
     if benchmark is not None:
@@ -80,11 +94,14 @@ def main(argv: list[str] | None = None) -> int:
                              "graph cut of this smoothness (e.g. 2)")
     parser.add_argument("--benchmark", type=Path, default=None,
                         help="JSON summary of the held-out benchmark to record in the card")
+    parser.add_argument("--force", action="store_true",
+                        help="export even a model that its validation scores below the "
+                             "six-click ellipsoid baseline")
     args = parser.parse_args(argv)
     if args.graph_cut is not None and not args.graph_cut > 0:
         parser.error("--graph-cut needs a positive smoothness")
     target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
-                    args.graph_cut)
+                    args.graph_cut, force=args.force)
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

@@ -10,10 +10,11 @@ from algorithm.network.weights import load_model, save_model
 from training.export import export
 
 
-def _run(folder, cases):
+def _run(folder, cases, validation=None):
     architecture = Architecture(features=[4, 8])
     card = ModelCard(name="t", version="2026.01.01-e3", architecture=architecture, grid_size=16,
-                     training={"cases": [{"case": c} for c in cases]})
+                     training={"cases": [{"case": c} for c in cases]},
+                     validation=validation or {})
     return save_model(UNet3D(**architecture.model_dump()), card, folder)
 
 
@@ -70,3 +71,26 @@ def test_an_invalid_inference_setting_is_refused_before_anything_is_written(tmp_
     with pytest.raises(ValidationError):
         export(_run(tmp_path / "run", ["a"]), tmp_path / "ship", graph_cut_smoothness=0.0)
     assert not (tmp_path / "ship").exists()
+
+
+def test_a_model_below_the_ellipsoid_on_its_validation_is_refused_unless_forced(tmp_path):
+    import subprocess
+    import sys
+
+    run = _run(tmp_path / "run", ["a"], validation={"dsc": 0.066, "ellipsoid_dsc": 0.61})
+    command = [sys.executable, "-m", "training.export", str(run), str(tmp_path / "ship")]
+    refused = subprocess.run(command, capture_output=True, text=True)
+    last = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode != 0 and not (tmp_path / "ship").exists()
+    assert last.startswith("error: validation DSC 0.066 is below the six-click ellipsoid")
+    assert "--force" in last
+    forced = subprocess.run(command + ["--force"], capture_output=True, text=True)
+    assert forced.returncode == 0 and load_model(tmp_path / "ship")[1].validation["dsc"] == 0.066
+
+
+@pytest.mark.parametrize("validation", [{"dsc": 0.8, "ellipsoid_dsc": 0.7}, {},
+                                        {"dsc": 0.0, "ellipsoid_dsc": 0.0}])
+def test_a_model_at_or_above_the_ellipsoid_or_without_validation_is_exported(tmp_path,
+                                                                            validation):
+    run = _run(tmp_path / "run", ["a"], validation=validation)
+    assert load_model(export(run, tmp_path / "ship"))[1].validation == validation
