@@ -6,7 +6,8 @@
 
 Masks (.mha, .nii.gz, .nii, .nrrd, .tif) are matched by file name without extension; a
 prediction folder with ``step0/``, ``step1/``... subfolders holds an interactive protocol's
-steps. Writes ``OUT_DIR/<name>/metrics.json`` (the platform's schema) and ``results.csv`` per
+steps. Every reference needs a prediction unless ``--allow-missing`` (then only the predicted
+cases are scored, and the skipped ones are named). Writes ``OUT_DIR/<name>/metrics.json`` (the platform's schema) and ``results.csv`` per
 method, ``comparison.json`` (Wilcoxon signed-rank per metric) for two methods, PNG plots in
 ``OUT_DIR/plots/`` and ``OUT_DIR/report.md`` linking them.
 """
@@ -29,7 +30,13 @@ from evaluation.errors import EvaluationError
 from evaluation.groups import load_groups, require_cases
 from evaluation.jsonio import write_json_atomic, write_text_atomic
 from evaluation.masks import list_masks, strip_mask_suffix
-from evaluation.matching import index_references, load_mapping, match_references
+from evaluation.matching import (
+    index_references,
+    listing,
+    load_mapping,
+    match_references,
+    unmatched_references,
+)
 from evaluation.models import CaseResult, MetricsFile
 from evaluation.scoring import Pair, score_pairs
 
@@ -70,13 +77,21 @@ def step_folders(folder: Path) -> dict[int, Path]:
     return dict(sorted(steps.items()))
 
 
-def pairs_for(folder: Path, references: dict[str, Path], mapping: dict[str, str]) -> list[Pair]:
+def pairs_for(
+    folder: Path, references: dict[str, Path], mapping: dict[str, str], allow_missing: bool = False
+) -> list[Pair]:
     pairs = []
     for step, step_dir in step_folders(folder).items():
         files = {p.name: p for p in list_masks(step_dir)}
         if not files:
             raise EvaluationError(f"prediction folder {step_dir} contains no mask files")
-        matched = match_references(files, references, mapping)
+        matched = match_references(files, references, mapping, allow_missing=True)
+        missing = unmatched_references(references, matched)
+        if missing and not allow_missing:
+            raise EvaluationError(
+                f"{len(missing)} reference case(s) have no prediction: {listing(missing)} "
+                f"(in {step_dir}); to score only the predicted cases, add --allow-missing"
+            )
         pairs += [
             Pair(
                 case=strip_mask_suffix(ref.name),
@@ -124,14 +139,16 @@ def results_csv(results: Sequence[CaseResult]) -> str:
 
 def make_plots(methods: dict[str, MetricsFile], out_dir: Path) -> dict[str, Path]:
     from evaluation import plots  # matplotlib only when plotting
+    from evaluation.report import last_step_note
 
     final = {name: final_step(m.results) for name, m in methods.items()}
+    note = last_step_note(methods)
     made: dict[str, Path] = {}
     columns = sorted({c for rows in final.values() for r in rows for c in r.groups}) or [None]
     for column in columns:
         title = f"DSC by {column}" if column else "DSC"
         made[title] = plots.dsc_box_plot(
-            final, column, out_dir / "plots" / f"dsc_by_{column or 'all'}.png"
+            final, column, out_dir / "plots" / f"dsc_by_{column or 'all'}.png", note
         )
     for quantity, (pred_field, ref_field) in AGREEMENT_PAIRS.items():
         label, unit = PLOT_TITLES[quantity]
@@ -140,7 +157,7 @@ def make_plots(methods: dict[str, MetricsFile], out_dir: Path) -> dict[str, Path
             pred_field,
             ref_field,
             unit,
-            label,
+            label + note,
             out_dir / "plots" / f"bland_altman_{quantity}.png",
         )
     if any(m.aggregates.steps for m in methods.values()):
@@ -174,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mapping", type=Path, help="JSON: prediction file name -> reference file name"
     )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="score only the cases that have a prediction (default: every reference needs one)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip PNG plots")
     return parser
 
@@ -192,11 +214,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     groups = load_groups(args.groups, args.group_column) if args.groups else None
     if groups is not None:
         require_cases(groups, references, args.groups)
-    all_pairs = {name: pairs_for(folder, references, mapping) for name, folder in specs}
+    all_pairs = {
+        name: pairs_for(folder, references, mapping, args.allow_missing) for name, folder in specs
+    }
+    skipped = {
+        name: sorted(set(references) - {p.case for p in pairs}) for name, pairs in all_pairs.items()
+    }
 
     methods: dict[str, MetricsFile] = {}
     for name, pairs in all_pairs.items():
         print(f"scoring {name} ({len(pairs)} prediction(s))", flush=True)
+        if skipped[name]:
+            print(
+                f"  skipped {len(skipped[name])} of {len(references)} reference case(s) without "
+                f"a prediction (--allow-missing): {listing(skipped[name])}",
+                flush=True,
+            )
         methods[name] = score_pairs(
             pairs, groups, progress=lambda line: print("  " + line, flush=True)
         )
@@ -206,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         (name_a, a), (name_b, b) = methods.items()
         comparison = compare_methods(a, b, name_a, name_b)
     made = {} if args.no_plots else make_plots(methods, out)
-    from evaluation.report import markdown_report
+    from evaluation.report import markdown_report, sd_text
 
     for name, metrics in methods.items():
         write_json_atomic(out / name / "metrics.json", metrics)
@@ -216,13 +249,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_text_atomic(
         out / "report.md",
         markdown_report(
-            methods, {n: str(f) for n, f in specs}, str(args.references), comparison, made, out
+            methods,
+            {n: str(f) for n, f in specs},
+            str(args.references),
+            comparison,
+            made,
+            out,
+            skipped,
         ),
     )
     for name, metrics in methods.items():
         agg = metrics.aggregates
         print(
-            f"{name}: DSC {agg.dsc.mean:.4f} ± {agg.dsc.std:.4f}, HD95 {agg.hd95_mm.mean:.2f} mm, "
+            f"{name}: DSC {agg.dsc.mean:.4f} ± {sd_text(agg.dsc, '.4f')}, "
+            f"HD95 {agg.hd95_mm.mean:.2f} mm, "
             f"NSD@2mm {agg.nsd_2mm.mean:.4f} (n={agg.dsc.n})"
         )
     if comparison is not None:

@@ -4,7 +4,8 @@ Default rule: the reference is the mask in the reference folder whose file name 
 extension (.mha, .nii.gz, .nii, .nrrd, .tif, .tiff) equals the prediction's name (on the platform:
 the input image's original name) without its extension. A mapping file, a JSON object
 ``{"<name>": "<reference file name>"}``, overrides the rule for the names it lists. Every
-reference must be matched and every name must find one: anything else is an input error.
+name must find a reference and, unless the caller allows missing ones (scoring a subset
+locally), every reference must be matched: anything else is an input error.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Mapping(RootModel[dict[str, str]]):
     """Name (e.g. the input image's name) -> reference file name inside the reference folder."""
 
 
-def _listing(names: Iterable[str], limit: int = 5) -> str:
+def listing(names: Iterable[str], limit: int = 5) -> str:
     names = sorted(names)
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -60,9 +61,13 @@ def load_mapping(path: Path) -> dict[str, str]:
 
 
 def match_references(
-    names: Iterable[str], references: dict[str, Path], mapping: dict[str, str] | None = None
+    names: Iterable[str],
+    references: dict[str, Path],
+    mapping: dict[str, str] | None = None,
+    allow_missing: bool = False,
 ) -> dict[str, Path]:
-    """Each distinct name -> its reference; errors for extra names, missing or shared references."""
+    """Each distinct name -> its reference; errors for extra names, shared references and (unless
+    ``allow_missing``) references without a prediction."""
     mapping = mapping or {}
     by_file = {path.name: path for path in references.values()}
     folder = next(iter(references.values())).parent
@@ -82,16 +87,22 @@ def match_references(
             unmatched.append(name)
     if unmatched:
         raise EvaluationError(
-            f"{len(unmatched)} prediction(s) have no reference in {folder}: {_listing(unmatched)}"
+            f"{len(unmatched)} prediction(s) have no reference in {folder}: {listing(unmatched)}"
         )
     owners: dict[Path, str] = {}
     for name, path in matched.items():
         if path in owners:
             raise EvaluationError(f"{owners[path]!r} and {name!r} both match reference {path.name}")
         owners[path] = name
-    missing = [case for case, path in references.items() if path not in owners]
-    if missing:
+    missing = unmatched_references(references, matched)
+    if missing and not allow_missing:
         raise EvaluationError(
-            f"{len(missing)} reference case(s) in {folder} have no prediction: {_listing(missing)}"
+            f"{len(missing)} reference case(s) in {folder} have no prediction: {listing(missing)}"
         )
     return matched
+
+
+def unmatched_references(references: dict[str, Path], matched: dict[str, Path]) -> list[str]:
+    """The reference cases that no prediction matched."""
+    used = set(matched.values())
+    return [case for case, path in references.items() if path not in used]

@@ -21,8 +21,18 @@ HEADLINE = (
 )
 
 
+def sd_text(s: Summary, fmt: str = ".3f") -> str:
+    """The SD, or n/a for a single case (its SD of 0 would read as a measured agreement)."""
+    return format(s.std, fmt) if s.n > 1 else "n/a"
+
+
+def last_step_note(methods: Mapping[str, MetricsFile]) -> str:
+    """What a table or plot of one value per case adds when the cases have several steps."""
+    return " (each case's last step)" if any(m.aggregates.steps for m in methods.values()) else ""
+
+
 def _cell(s: Summary) -> str:
-    return f"{s.mean:.3f} ± {s.std:.3f} ({s.median:.3f} [{s.q1:.3f}, {s.q3:.3f}])"
+    return f"{s.mean:.3f} ± {sd_text(s)} ({s.median:.3f} [{s.q1:.3f}, {s.q3:.3f}])"
 
 
 def _p(p: float) -> str:
@@ -45,24 +55,33 @@ def markdown_report(
     comparison: Comparison | None,
     plots: Mapping[str, Path],
     out_dir: Path,
+    skipped: Mapping[str, list[str]] | None = None,
 ) -> str:
     names = list(methods)
     first = methods[names[0]]
     n_cases = first.aggregates.dsc.n
+    last = last_step_note(methods)
+    skipped = {n: cases for n, cases in (skipped or {}).items() if cases}
     lines = [
         "# Segmentation evaluation report",
         "",
         f"{n_cases} case(s); references: `{references}`.",
         *(f"- **{name}**: `{sources[name]}`" for name in names),
+        *(
+            f"- {len(cases)} reference case(s) without a prediction from **{name}** were skipped "
+            f"(`--allow-missing`): {', '.join(cases)}"
+            for name, cases in skipped.items()
+        ),
         "",
-        "Values are mean ± SD (median [Q1, Q3]) over cases, at each case's final step; "
+        "Values are mean ± SD (median [Q1, Q3]) over cases (SD n/a for one case), at each case's "
+        "final step; "
         "differences are prediction − reference. Conventions (evaluation "
         f"{first.conventions.evaluation_version}): NSD tolerance "
         f"{first.conventions.nsd_tolerance_mm:g} mm, "
         f"HD{first.conventions.hd_percentile:g}; {first.conventions.surface}; "
         f"diameters: {first.conventions.diameters}; empty masks: {first.conventions.empty_masks}.",
         "",
-        "## Metrics",
+        f"## Metrics{last}",
         "",
         *_table(
             ["metric", *names],
@@ -111,7 +130,7 @@ def markdown_report(
                 ]
             )
     lines += [
-        "## Agreement with the reference",
+        f"## Agreement with the reference{last}",
         "",
         "Pearson r, Bland-Altman bias and 95% limits of agreement (bias ± 1.96 SD).",
         "",
@@ -127,7 +146,7 @@ def markdown_report(
                     [
                         n,
                         ", ".join(f"{k}: {s.mean:.3f}" for k, s in st.dsc.items()),
-                        f"{st.dsc_auc.mean:.3f} ± {st.dsc_auc.std:.3f}",
+                        f"{st.dsc_auc.mean:.3f} ± {sd_text(st.dsc_auc)}",
                     ]
                     for n in names
                     if (st := methods[n].aggregates.steps)
@@ -136,7 +155,7 @@ def markdown_report(
         ]
     for column, values in first.aggregates.by_group.items():
         lines += [
-            f"## DSC by {column}",
+            f"## DSC by {column}{last}",
             "",
             *_table(
                 [column, "n", *names],
@@ -145,8 +164,8 @@ def markdown_report(
                         v,
                         str(s["dsc"].n),
                         *(
-                            f"{methods[n].aggregates.by_group[column][v]['dsc'].mean:.3f} ± "
-                            f"{methods[n].aggregates.by_group[column][v]['dsc'].std:.3f}"
+                            f"{(d := methods[n].aggregates.by_group[column][v]['dsc']).mean:.3f}"
+                            f" ± {sd_text(d)}"
                             for n in names
                         ),
                     ]

@@ -216,3 +216,68 @@ def test_module_runs_as_a_command(study: Path, monkeypatch, capsys) -> None:
     assert exited.value.code == 0
     assert "good: DSC 1.0000" in capsys.readouterr().out
     assert (study / "out" / "report.md").exists() and not (study / "out" / "plots").exists()
+
+
+def test_allow_missing_scores_only_the_predicted_cases_and_says_what_it_skipped(
+    study: Path, capsys
+) -> None:
+    (study / "good" / "c3.mha").unlink()
+    (study / "good" / "c5.mha").unlink()
+    out = study / "out"
+    argv = ["--references", str(study / "refs"), "--predictions", str(study / "good")]
+    assert run(*argv, "--output", str(out)) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "2 reference case(s) have no prediction: 'c3', 'c5'" in last
+    assert last.endswith("add --allow-missing") and not out.exists()
+    assert run(*argv, "--allow-missing", "--output", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert "skipped 2 of 6 reference case(s) without a prediction" in printed
+    metrics = strict_load(out / "good" / "metrics.json")
+    assert sorted(r["case"] for r in metrics["results"]) == ["c1", "c2", "c4", "c6"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "2 reference case(s) without a prediction from **good** were skipped" in report
+
+
+def test_a_one_case_group_has_no_sd_and_last_step_tables_say_so(study: Path, capsys) -> None:
+    (study / "groups.csv").write_text(
+        "case,site\n" + "".join(f"{c},{'solo' if c == 'c1' else 'many'}\n" for c in CASES)
+    )
+    write_steps(study, study / "interactive", (1, 0))
+    out = study / "out"
+    argv = ["--references", str(study / "refs"), "--groups", str(study / "groups.csv")]
+    assert run(*argv, "--predictions", str(study / "interactive"), "--output", str(out)) == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    solo = next(line for line in report.splitlines() if line.startswith("| solo |"))
+    assert solo == "| solo | 1 | 1.000 ± n/a |"
+    for heading in ("## Metrics", "## Agreement with the reference", "## DSC by site"):
+        assert f"{heading} (each case's last step)" in report
+    assert run(*argv, "--predictions", str(study / "good"), "--output", str(study / "o2")) == 0
+    assert "last step" not in (study / "o2" / "report.md").read_text(encoding="utf-8")
+
+
+def test_plots_label_last_steps_share_the_bland_altman_axis_and_step_whole_numbers(
+    study: Path, monkeypatch
+) -> None:
+    from evaluation import plots
+
+    figures = {}
+
+    def keep(fig, path):
+        figures[path.name] = fig
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    write_steps(study, study / "interactive", (2, 1, 0))
+    argv = ["--references", str(study / "refs"), "--output", str(study / "out")]
+    assert run(*argv, "--predictions", f"a={study / 'interactive'}",
+               "--predictions", f"b={study / 'interactive'}") == 0
+    assert figures["dsc_by_all.png"].axes[0].get_title() == "DSC (each case's last step)"
+    bland = figures["bland_altman_volume_ml.png"]
+    left, right = bland.axes
+    assert left.get_shared_y_axes().joined(left, right)
+    assert bland.texts[0].get_text().startswith("Bland-Altman: volume (each case's last step)\n")
+    assert left.get_ylabel() == "prediction - reference (ml)" and right.get_title() == "b (n=6)"
+    bland.canvas.draw()
+    ticks = figures["dsc_per_step.png"].axes[0].get_xticks()
+    visible = [t for t in ticks if 0 <= t <= 2]
+    assert visible and all(float(t).is_integer() for t in visible)
