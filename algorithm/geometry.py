@@ -45,11 +45,17 @@ def index_to_world(image: sitk.Image, index_zyx: np.ndarray) -> np.ndarray:
     return (scale @ index.T).T + np.asarray(image.GetOrigin())
 
 
+def inside_image(index_zyx: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Per point, whether it lies in the image (voxels span -0.5 .. size - 0.5 per axis)."""
+    idx = np.asarray(index_zyx, dtype=float).reshape(-1, 3)
+    return np.all((idx >= -0.5) & (idx <= np.asarray(shape) - 0.5), axis=1)
+
+
 def check_inside(index_zyx: np.ndarray, shape: np.ndarray, what: str = "click") -> None:
     """Reject points outside the image (voxel centres span -0.5 .. size - 0.5 per axis)."""
     shape = np.asarray(shape)
     for i, idx in enumerate(np.asarray(index_zyx).reshape(-1, 3)):
-        if np.any(idx < -0.5) or np.any(idx > shape - 0.5):
+        if not inside_image(idx, shape)[0]:
             raise InputError(
                 f"{what} {i + 1} lies outside the image (voxel index x,y,z = "
                 f"{', '.join(f'{v:.1f}' for v in idx[::-1])}; image size "

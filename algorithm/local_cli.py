@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("segment", parents=[common], help="one image and its clicks")
     one.add_argument("image", type=Path, help="image file or DICOM series folder")
-    one.add_argument("clicks", type=Path, help="'Multiple points' JSON, world coordinates (mm)")
+    one.add_argument("clicks", type=Path,
+                     help="grand-challenge 'Multiple points' JSON in world mm, LPS (as DICOM, "
+                     "ITK, SimpleITK and grand-challenge; 3D Slicer shows RAS: x and y negated), "
+                     "or a 3D Slicer markups file (.mrk.json, either coordinate system)")
     one.add_argument("-o", "--output", type=Path, required=True, help="mask file (.mha, .nii.gz)")
     one.add_argument("--previous-mask", type=Path, default=None,
                      help="mask to refine (with added clicks)")

@@ -17,10 +17,11 @@ import numpy as np
 import SimpleITK as sitk
 
 from algorithm.click_convention import boundary_clicks_to_protocol
+from algorithm.click_frame import clicks_to_index
 from algorithm.errors import InputError
 from algorithm.geometry import (
-    Box, ModelGrid, VoiConfig, check_inside, grid_to_image, mask_to_grid, resample_to_grid,
-    shape_zyx, spacing_zyx, voi_from_clicks, world_to_index,
+    Box, ModelGrid, VoiConfig, grid_to_image, mask_to_grid, resample_to_grid, shape_zyx,
+    spacing_zyx, voi_from_clicks,
 )
 from algorithm.methods.base import GridCase, Segmenter
 from algorithm.plausibility import implausibility
@@ -60,10 +61,7 @@ def segment(
     shape, spacing = shape_zyx(image), spacing_zyx(image)
     if len(clicks.positive) == 0:
         raise InputError("at least one positive ('tumor') click is needed")
-    positive = world_to_index(image, clicks.positive)
-    negative = world_to_index(image, clicks.negative)
-    check_inside(positive, shape, "tumor click")
-    check_inside(negative, shape, "background click")
+    positive, negative = clicks_to_index(image, clicks)  # LPS world mm; refused if outside
     if config.clicks_on_boundary:  # the moved clicks are the ones honoured, so no lone voxels
         positive = boundary_clicks_to_protocol(positive, spacing)
     modality = modality or detect_modality(image)

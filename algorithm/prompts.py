@@ -2,7 +2,10 @@
 
 The schema mirrors grand-challenge's JSON schema (``MPOI`` with ``point-object`` items and a
 ``version-object``): required keys, exact ``type``, no extra keys. Points are world coordinates in
-millimetres (what SimpleITK's ``TransformContinuousIndexToPhysicalPoint`` returns).
+millimetres in LPS (x grows to the patient's left, y to posterior, z to superior), the frame of
+DICOM, ITK, SimpleITK (``TransformContinuousIndexToPhysicalPoint``) and grand-challenge. A 3D
+Slicer markups file (``*.mrk.json``) is read too, through its own coordinate system
+(``algorithm.slicer_markups``).
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def parse_clicks(data: object) -> Clicks:
 
 
 def read_clicks(path: Path) -> Clicks:
+    """Clicks from a grand-challenge "Multiple points" JSON or a 3D Slicer ``.mrk.json``."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -114,7 +118,9 @@ def read_clicks(path: Path) -> Clicks:
         data = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise InputError(f"clicks file {Path(path).name} is not valid JSON: {exc}") from None
-    return parse_clicks(data)
+    from algorithm.slicer_markups import is_slicer_markups, parse_slicer_markups  # uses Clicks
+
+    return parse_slicer_markups(data) if is_slicer_markups(data) else parse_clicks(data)
 
 
 def _reject_constant(name: str) -> float:
