@@ -10,20 +10,19 @@ from pathlib import Path
 from algorithm.cli_support import run_guarded
 from algorithm.inference import segment_file
 from algorithm.io.grand_challenge import locate_inputs, output_mask_path
-from algorithm.methods.select import METHODS, make_segmenter
+from algorithm.methods.select import METHOD_HELP, METHODS, make_segmenter
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m algorithm",
         description="Segment the lesion marked by clicks in one case laid out as grand-challenge "
-        "lays it out (images/medical-image/*.mha and lesion-clicks.json).",
+        "lays it out (images/medical-image/*.mha and lesion-clicks.json, whose points are world mm in "
+        "LPS, as DICOM, ITK and grand-challenge use).",
     )
     parser.add_argument("--input", type=Path, default=Path("/input"))
     parser.add_argument("--output", type=Path, default=Path("/output"))
-    parser.add_argument("--method", choices=METHODS, default="auto",
-                        help="auto: the network when weights are installed (with what its model "
-                             "card adds: the classical average, the graph cut), else classical")
+    parser.add_argument("--method", choices=METHODS, default="auto", help=METHOD_HELP)
     parser.add_argument("--weights", type=Path, default=None,
                         help="folder with model.safetensors and model_card.json")
     parser.add_argument("--modality", choices=("CT", "MR"), default=None,

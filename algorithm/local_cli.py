@@ -18,7 +18,7 @@ from algorithm.inference import segment_file
 from algorithm.io.grand_challenge import IMAGE_DIR, locate_inputs
 from algorithm.io.images import image_suffix
 from algorithm.methods.base import Segmenter
-from algorithm.methods.select import METHODS, make_segmenter
+from algorithm.methods.select import METHOD_HELP, METHODS, make_segmenter
 from algorithm.pipeline import PipelineConfig
 
 CLICKS_NAME = "lesion-clicks.json"
@@ -27,7 +27,7 @@ CLICKS_NAME = "lesion-clicks.json"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lesionseg", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--method", choices=METHODS, default="auto")
+    common.add_argument("--method", choices=METHODS, default="auto", help=METHOD_HELP)
     common.add_argument("--weights", type=Path, default=None)
     common.add_argument("--modality", choices=("CT", "MR"), default=None)
     common.add_argument("--device", default=None)
@@ -101,6 +101,7 @@ def _segment_batch(args: argparse.Namespace) -> int:
         raise InputError(f"no case folders in {args.cases}")
     segmenter = make_segmenter(args.method, args.weights, args.device)
     report = {"method": segmenter.name, "succeeded": [], "failed": []}
+    print(f"segmenting {len(cases)} case(s) with {segmenter.name}", file=sys.stderr)
     for i, case in enumerate(cases, 1):
         start = time.perf_counter()
         try:

@@ -1,6 +1,9 @@
 """Choosing the segmenter: the trained network when weights are installed (averaged with the
 classical method and regularised by a graph cut when its model card says so), else the classical
-method. Asking for the network explicitly with no weights is an error, never a silent swap."""
+method. Asking for the network explicitly with no weights is an error, never a silent swap.
+
+Each part runs alone too (``network-only``: the raw network, ``classical``), so a user can see
+what each contributes; the returned segmenter's ``name`` says what ran."""
 
 from __future__ import annotations
 
@@ -12,8 +15,14 @@ from algorithm.methods.base import Segmenter
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.network.weights import find_weights_dir
 
-Method = Literal["auto", "network", "classical"]
-METHODS: tuple[str, ...] = ("auto", "network", "classical")
+Method = Literal["auto", "network", "network-only", "classical"]
+METHODS: tuple[str, ...] = ("auto", "network", "network-only", "classical")
+#: For ``--help``: what each method runs.
+METHOD_HELP = (
+    "auto: the network when weights are installed, else classical; network: the network with "
+    "what its model card adds (the classical average, the graph cut); network-only: the raw "
+    "network alone; classical: the geodesic method alone, no weights. The output names what ran"
+)
 
 
 def make_segmenter(method: Method = "auto", weights: Path | None = None,
@@ -23,7 +32,7 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
         return GeodesicSegmenter(device=torch_device.type)
     folder = find_weights_dir(weights)
     if folder is None:
-        if method == "network":
+        if method in ("network", "network-only"):
             raise WeightsError(
                 "no model weights found (looked in $LESIONSEG_WEIGHTS, /opt/ml/model and the "
                 "package); install weights or use --method classical"
@@ -34,6 +43,8 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
 
     network = NetworkSegmenter.from_folder(folder, torch_device)
     segmenter: Segmenter = network
+    if method == "network-only":
+        return network
     if network.card.combine_with_classical:
         classical = GeodesicSegmenter(grid_size=network.grid_size, device=torch_device.type)
         segmenter = AverageSegmenter([network, classical], name="network+classical")
