@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from algorithm.io.images import read_image, write_mask_atomic
@@ -21,9 +22,13 @@ def segment_file(
     modality: Modality | None = None,
     previous_mask_path: Path | None = None,
     config: PipelineConfig = PipelineConfig(),
+    series: Collection[str] = (),
+    series_required: bool = True,
 ) -> SegmentationResult:
+    """``series``: SeriesInstanceUIDs to choose from when a DICOM folder holds several
+    (``algorithm.io.dicom.choose_series``)."""
     clicks = read_clicks(clicks_path)
-    image = read_image(image_path)
+    image = read_image(image_path, series, series_required=series_required)
     previous = read_image(previous_mask_path) if previous_mask_path else None
     result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
                      config=config)

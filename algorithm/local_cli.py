@@ -15,13 +15,11 @@ from pathlib import Path
 from algorithm.cli_support import EXIT_INPUT_ERROR, run_guarded
 from algorithm.errors import InputError
 from algorithm.inference import segment_file
-from algorithm.io.grand_challenge import IMAGE_DIR, locate_inputs
+from algorithm.io.case_folders import CLICKS_NAME, find_case_files
 from algorithm.io.images import image_suffix
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import METHOD_HELP, METHODS, make_segmenter
 from algorithm.pipeline import PipelineConfig
-
-CLICKS_NAME = "lesion-clicks.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,11 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("-o", "--output", type=Path, required=True, help="mask file (.mha, .nii.gz)")
     one.add_argument("--previous-mask", type=Path, default=None,
                      help="mask to refine (with added clicks)")
+    one.add_argument("--series", metavar="UID", default=None,
+                     help="the DICOM series to read (its SeriesInstanceUID) when the folder, "
+                     "subfolders included, holds several; the error lists them")
     many = sub.add_parser("batch", parents=[common], help="every case folder in a folder")
     many.add_argument("cases", type=Path,
                       help="folder of case folders, each with one image (file or DICOM folder) "
-                      f"and {CLICKS_NAME}")
+                      f"and {CLICKS_NAME} (or one .json / .mrk.json)")
     many.add_argument("output", type=Path, help="folder for <case>.mha masks and the report")
+    many.add_argument("--image-pattern", metavar="GLOB", default=None,
+                      help="in each case folder, the image (file or DICOM folder name) to use "
+                      "when there are several, e.g. '*_ct.nii.gz'; without it, of several the "
+                      "nnU-Net channel-0 file (<case>_0000.<ext>) is used")
+    many.add_argument("--series", metavar="UID", action="append", default=[],
+                      help="may repeat: a case whose DICOM folder holds several series reads "
+                      "the one of these SeriesInstanceUIDs it holds")
     return parser
 
 
@@ -66,7 +74,8 @@ def _segment_one(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result = segment_file(args.image, args.clicks, args.output, segmenter,
                           modality=args.modality, previous_mask_path=args.previous_mask,
-                          config=_pipeline_config(args))
+                          config=_pipeline_config(args),
+                          series=(args.series,) if args.series else ())
     print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
           f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
@@ -74,23 +83,6 @@ def _segment_one(args: argparse.Namespace) -> int:
 
 def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     return PipelineConfig(clicks_on_boundary=args.clicks_on_boundary)
-
-
-def find_case_files(folder: Path) -> tuple[Path, Path]:
-    """(image, clicks) of a case folder: grand-challenge layout, or one image plus clicks."""
-    if (folder / IMAGE_DIR).is_dir():
-        found = locate_inputs(folder)
-        return found.image, found.clicks
-    jsons = [folder / CLICKS_NAME] if (folder / CLICKS_NAME).is_file() else sorted(
-        folder.glob("*.json"))
-    if len(jsons) != 1:
-        raise InputError(f"case {folder.name}: expected {CLICKS_NAME} (or exactly one .json)")
-    images = [p for p in sorted(folder.iterdir()) if p.is_file() and image_suffix(p)]
-    images += [p for p in sorted(folder.iterdir()) if p.is_dir()]
-    if len(images) != 1:
-        raise InputError(f"case {folder.name}: expected one image file or one DICOM folder, "
-                         f"found {len(images)}")
-    return images[0], jsons[0]
 
 
 def _segment_batch(args: argparse.Namespace) -> int:
@@ -105,10 +97,11 @@ def _segment_batch(args: argparse.Namespace) -> int:
     for i, case in enumerate(cases, 1):
         start = time.perf_counter()
         try:
-            image, clicks = find_case_files(case)
+            image, clicks = find_case_files(case, args.image_pattern)
             out = args.output / f"{case.name}.mha"
             result = segment_file(image, clicks, out, segmenter, modality=args.modality,
-                                  config=_pipeline_config(args))
+                                  config=_pipeline_config(args), series=args.series,
+                                  series_required=False)
         except InputError as exc:
             report["failed"].append({"case": case.name, "error": str(exc)})
             print(f"[{i}/{len(cases)}] {case.name}: FAILED: {exc}", file=sys.stderr)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from algorithm.errors import InputError
+from algorithm.io.dicom import read_dicom_folder
 
 #: Extensions SimpleITK reads directly, longest first so ``.nii.gz`` wins over ``.gz``.
 IMAGE_SUFFIXES = (".nii.gz", ".mha", ".mhd", ".nii", ".nrrd", ".nhdr", ".tif", ".tiff")
@@ -28,11 +30,13 @@ def strip_image_suffix(name: str) -> str:
     return name
 
 
-def read_image(path: Path) -> sitk.Image:
-    """Read a 3D scalar image from a file (MHA, NIfTI, NRRD, TIFF) or a DICOM series folder."""
+def read_image(path: Path, series: Collection[str] = (), *,
+               series_required: bool = True) -> sitk.Image:
+    """Read a 3D scalar image from a file (MHA, NIfTI, NRRD, TIFF) or a DICOM folder tree; of
+    several series, the one ``series`` names (``algorithm.io.dicom.choose_series``)."""
     path = Path(path)
     if path.is_dir():
-        image = _read_dicom_folder(path)
+        image = read_dicom_folder(path, series, required=series_required)
     else:
         try:
             image = sitk.ReadImage(str(path))
@@ -58,29 +62,6 @@ def validate_volume(image: sitk.Image, label: str = "image") -> sitk.Image:
     if min(image.GetSize()) < 2:
         raise InputError(f"{label} has size {image.GetSize()}; a 3D volume with at least 2 "
                          "voxels along every axis is needed")
-    return image
-
-
-def _read_dicom_folder(folder: Path) -> sitk.Image:
-    """Read the one DICOM series in a folder with GDCM (through SimpleITK).
-
-    Not panimg: panimg 0.18.2 assigns DICOM PixelSpacing (row spacing, column spacing) to
-    (x, y), which swaps the in-plane spacing of non-square pixels; GDCM gets it right (tested).
-    """
-    ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
-    if len(ids) != 1:
-        raise InputError(f"folder {folder.name} holds {len(ids)} DICOM series; exactly one "
-                         "3D series is needed")
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), ids[0]))
-    reader.MetaDataDictionaryArrayUpdateOn()
-    try:
-        image = reader.Execute()
-    except RuntimeError as exc:
-        raise InputError(f"cannot read DICOM series in {folder.name}: "
-                         f"{str(exc).strip().splitlines()[-1]}") from None
-    if reader.HasMetaDataKey(0, "0008|0060"):
-        image.SetMetaData("Modality", reader.GetMetaData(0, "0008|0060").strip())
     return image
 
 

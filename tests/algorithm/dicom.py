@@ -8,7 +8,9 @@ import numpy as np
 import SimpleITK as sitk
 
 
-def write_dicom_series(image: sitk.Image, folder: Path, modality: str = "CT") -> None:
+def write_dicom_series(image: sitk.Image, folder: Path, modality: str = "CT",
+                       series: str = "1.2.826.0.1.3680043.2.1125.2", description: str = "",
+                       prefix: str = "slice") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     image = sitk.Cast(image, sitk.sitkInt16)
     direction = image.GetDirection()
@@ -16,7 +18,7 @@ def write_dicom_series(image: sitk.Image, folder: Path, modality: str = "CT") ->
                                                   direction[1], direction[4], direction[7]))
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
-    study, series = "1.2.826.0.1.3680043.2.1125.1", "1.2.826.0.1.3680043.2.1125.2"
+    study = "1.2.826.0.1.3680043.2.1125.1"
     for k in range(image.GetDepth()):
         slice_ = image[:, :, k]
         position = image.TransformIndexToPhysicalPoint((0, 0, k))
@@ -36,9 +38,11 @@ def write_dicom_series(image: sitk.Image, folder: Path, modality: str = "CT") ->
             "0028|1052": "0",
             "0028|1053": "1",
         }
+        if description:
+            tags["0008|103e"] = description
         for key, value in tags.items():
             slice_.SetMetaData(key, value)
-        writer.SetFileName(str(folder / f"slice{k:03d}.dcm"))
+        writer.SetFileName(str(folder / f"{prefix}{k:03d}.dcm"))
         writer.Execute(slice_)
 
 
