@@ -17,8 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m algorithm",
         description="Segment the lesion marked by clicks in one case laid out as grand-challenge "
-        "lays it out (images/medical-image/*.mha and lesion-clicks.json, whose points are world mm in "
-        "LPS, as DICOM, ITK and grand-challenge use).",
+        "lays it out (images/medical-image/*.mha and lesion-clicks.json, whose points are world "
+        "mm in LPS, as DICOM, ITK and grand-challenge use).",
     )
     parser.add_argument("--input", type=Path, default=Path("/input"))
     parser.add_argument("--output", type=Path, default=Path("/output"))

@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 def _segment_one(args: argparse.Namespace) -> int:
     if image_suffix(args.output) is None:
         raise InputError(f"output {args.output} must end in .mha, .nii.gz, .nii or .nrrd")
+    if args.series and not args.image.is_dir():
+        raise InputError(f"--series chooses among a DICOM folder's series; {args.image.name} is "
+                         "not a folder")
     segmenter = make_segmenter(args.method, args.weights, args.device)
     start = time.perf_counter()
     result = segment_file(args.image, args.clicks, args.output, segmenter,

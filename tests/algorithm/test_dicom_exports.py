@@ -101,3 +101,14 @@ def test_batch_series_option_applies_per_case(tmp_path, capfd):
     assert main(["batch", str(tmp_path / "cases"), str(tmp_path / "out2"), "--method",
                  "classical", "--series", UID_A]) == 0
     assert sorted(p.name for p in (tmp_path / "out2").glob("*.mha")) == ["one.mha", "two.mha"]
+
+
+def test_series_option_on_an_image_file_is_refused(tmp_path, capfd):
+    image, truth = box_phantom(**GEOMETRY)
+    sitk.WriteImage(image, str(tmp_path / "scan.mha"))
+    clicks = Clicks.from_points(extreme_clicks(image, truth, inward=(1, 2, 2)))
+    (tmp_path / "clicks.json").write_text(json.dumps(clicks.to_multiple_points()))
+    out = tmp_path / "mask.mha"
+    assert main(["segment", str(tmp_path / "scan.mha"), str(tmp_path / "clicks.json"), "-o",
+                 str(out), "--series", UID_A]) == 2 and not out.exists()
+    assert "scan.mha is not a folder" in capfd.readouterr().err.strip().splitlines()[-1]
