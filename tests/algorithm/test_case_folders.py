@@ -65,3 +65,9 @@ def test_batch_with_image_pattern(tmp_path, capfd):
     assert report["failed"][0]["case"] == "a" and "a_pet.nii.gz" in report["failed"][0]["error"]
     assert main([*args, "--image-pattern", "*_ct.*"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").glob("*.mha")) == ["a.mha", "b.mha"]
+
+
+def test_a_slicer_markups_file_is_a_case_folders_clicks(tmp_path):
+    case = case_with(tmp_path / "c1", "ct.nii.gz")
+    (case / "lesion-clicks.json").rename(case / "F.mrk.json")
+    assert find_case_files(case) == (case / "ct.nii.gz", case / "F.mrk.json")
