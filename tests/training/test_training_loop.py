@@ -119,7 +119,11 @@ def test_tiny_run_exports_weights_the_algorithm_loads(nnunet_folder, tmp_path):
     final, final_card = load_model(out / "final")  # the unselected end of the schedule
     assert final_card.training["epochs_completed"] == 2
     assert final_card.validation["dsc"] == log[-1]["val_dsc"]
-    shipped = export(out / "best", tmp_path / "package-weights")
+    # four steps cannot beat the ellipsoid: export refuses such a model unless forced
+    with pytest.raises(SystemExit, match="below the six-click ellipsoid"):
+        export(out / "best", tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    shipped = export(out / "best", tmp_path / "package-weights", force=True)
     assert load_model(shipped)[1].training["validation_cases"] == sorted(validation) or \
         set(load_model(shipped)[1].training["validation_cases"]) == validation
 
