@@ -184,9 +184,11 @@ def main() -> None:
         fold_of = assign_fold_models(cases, cards)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    baseline = None
+    baseline, baseline_version = None, None
     if args.baseline is not None:
-        if not never_saw(read_card(args.baseline), cases):
+        baseline_card = read_card(args.baseline)  # now: the folder may be overwritten later
+        baseline_version = baseline_card.version
+        if not never_saw(baseline_card, cases):
             raise SystemExit(f"error: --baseline {args.baseline} trained on some of these "
                              "patients")
         baseline = make_segmenter("auto", args.baseline, "cpu")
@@ -221,11 +223,11 @@ def main() -> None:
     print(f"\nshipped pipeline per case (six clicks, CPU, {args.threads} threads): median "
           f"{np.median(seconds):.2f} s; seeds {args.seeds} (corrections and centre click: "
           f"{correction_seeds}); models: {', '.join(c.version for c in cards)}"
-          + (f"; baseline {read_card(args.baseline).version}" if baseline is not None else ""))
+          + (f"; baseline {baseline_version}" if baseline is not None else ""))
     record = {"command": " ".join(["python", "benchmarks/cross_validate.py", *sys.argv[1:]]),
               "manifest": str(args.manifest), "seeds": args.seeds,
               "correction_seeds": correction_seeds,
-              "models": [c.version for c in cards],
+              "models": [c.version for c in cards], "baseline": baseline_version,
               # the fields training.export reads to say whose figures these are
               "weights_version": " + ".join(c.version for c in cards),
               "held_out_cases": sorted({r["case"] for r in rows}), "summary": summary}
