@@ -128,7 +128,7 @@ def print_tables(rows: list[dict], keys: list[str], summary: dict) -> None:
           "(Ncorr: after N corrective clicks; 1click: one centre click)")
     print("| method | " + " | ".join(f"{m} (n={summary[m]['cases']})" for m in modalities) + " |")
     print("|---" * (len(modalities) + 1) + "|")
-    for k in keys:
+    for k in (k for k in keys if any(k in r for r in rows)):  # rows the run scored
         cells = [_mean_sd([r[k] for r in rows if r["stratum"] == m and k in r])
                  if any(k in r for r in rows if r["stratum"] == m) else "" for m in modalities]
         print(f"| {k} | " + " | ".join(cells) + " |")
