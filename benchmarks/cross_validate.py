@@ -75,12 +75,6 @@ def score_case(vc, shipped, network, classical, baseline, seed: int, corrections
     return out
 
 
-def _mean_sd(values) -> str:
-    values = np.asarray(values, float)
-    sd = f"{np.std(values, ddof=1):.3f}" if values.size > 1 else "n/a"
-    return f"{values.mean():.3f} ± {sd}"
-
-
 def stratum(vc, by: str) -> str:
     """The row's reporting group: the case's modality, or its lesion's size (the issue's nodule
     groups, cm^3)."""
@@ -122,15 +116,21 @@ def summarise(rows: list[dict], keys: list[str]) -> dict:
     return out
 
 
-def print_tables(rows: list[dict], keys: list[str], summary: dict) -> None:
+def _mean_sd(stats: dict) -> str:
+    sd = "n/a" if stats["sd"] is None else f"{stats['sd']:.3f}"
+    return f"{stats['mean']:.3f} ± {sd}"
+
+
+def print_tables(keys: list[str], summary: dict) -> None:
+    """The summary as tables: nothing is recomputed here."""
     modalities = sorted(summary)
     print("\nDSC mean ± SD over cases x seeds; six protocol clicks unless named "
           "(Ncorr: after N corrective clicks; 1click: one centre click)")
     print("| method | " + " | ".join(f"{m} (n={summary[m]['cases']})" for m in modalities) + " |")
     print("|---" * (len(modalities) + 1) + "|")
-    for k in (k for k in keys if any(k in r for r in rows)):  # rows the run scored
-        cells = [_mean_sd([r[k] for r in rows if r["stratum"] == m and k in r])
-                 if any(k in r for r in rows if r["stratum"] == m) else "" for m in modalities]
+    for k in (k for k in keys if any(k in summary[m]["dsc"] for m in modalities)):  # scored
+        cells = [_mean_sd(summary[m]["dsc"][k]) if k in summary[m]["dsc"] else ""
+                 for m in modalities]
         print(f"| {k} | " + " | ".join(cells) + " |")
     for m in modalities:
         s = summary[m]
@@ -218,7 +218,7 @@ def main() -> None:
             + (["baseline"] if baseline is not None else [])
             + [f"shipped_{s}corr" for s in STEPS] + ["shipped_1click"])
     summary = summarise(rows, keys)
-    print_tables(rows, keys, summary)
+    print_tables(keys, summary)
     seconds = [r["seconds"] for r in rows]
     print(f"\nshipped pipeline per case (six clicks, CPU, {args.threads} threads): median "
           f"{np.median(seconds):.2f} s; seeds {args.seeds} (corrections and centre click: "

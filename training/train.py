@@ -332,16 +332,16 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
         raise SystemExit(f"error: --init-weights {config.init_weights}: {error}") from None
     cases = read_cases(config)
     train_cases, val_cases = split(config, cases)
+    validated = [c for c in val_cases if not config.val_groups or c.group in config.val_groups]
+    if val_cases and config.val_groups and not validated:  # before the data loads: at once
+        raise SystemExit(f"error: no held-out case is in --val-groups "
+                         f"{' '.join(config.val_groups)} (held-out groups: "
+                         f"{', '.join(sorted({c.group for c in val_cases}))})")
     try:
         loaded = load_cases(train_cases, tuple(config.exclude_channels))
     except ValueError as error:  # a bad --exclude-channels, or a case whose files disagree
         raise SystemExit(f"error: {error}") from None
     case_weights = sampling_weights(train_cases, config.source_weights)
-    validated = [c for c in val_cases if not config.val_groups or c.group in config.val_groups]
-    if val_cases and config.val_groups and not validated:
-        raise SystemExit(f"error: no held-out case is in --val-groups "
-                         f"{' '.join(config.val_groups)} (held-out groups: "
-                         f"{', '.join(sorted({c.group for c in val_cases}))})")
     report = split_report(train_cases, val_cases, validated, case_weights)
     if rank == 0:
         print_split(report)
