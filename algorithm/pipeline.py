@@ -47,6 +47,17 @@ class SegmentationResult:
     grid_spacing_mm: tuple[float, float, float]  #: (z, y, x)
     #: why the mask looks implausible for its clicks (``algorithm.plausibility``); empty if not
     warnings: tuple[str, ...] = ()
+    #: the lesion probability (float32) on the image grid, inside ``region`` only: outside it
+    #: the probability is 0, and a full-size float copy of a large CT would cost gigabytes
+    probability: np.ndarray | None = None
+    region: tuple[slice, slice, slice] | None = None
+
+    def probability_image(self) -> np.ndarray:
+        """The probability on the whole image grid, (z, y, x) float32 (0 outside the region)."""
+        full = np.zeros(self.mask.shape, dtype=np.float32)
+        if self.probability is not None and self.region is not None:
+            full[self.region] = self.probability
+        return full
 
 
 def segment(
@@ -89,7 +100,9 @@ def segment(
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
     return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing),
-                              tuple(implausibility(mask, positive, spacing)))
+                              tuple(implausibility(mask, positive, spacing)),
+                              probability=prob_image.astype(np.float32, copy=False),
+                              region=tuple(region))
 
 
 def _touching_faces(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
