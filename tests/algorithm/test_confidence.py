@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from algorithm.confidence import agreement, expected_dice, margin
+
+
+def _ball(shape=(20, 20, 20), radius=6.0):
+    z, y, x = np.indices(shape)
+    return np.sqrt((z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2)
+
+
+def test_a_sharp_probability_expects_a_perfect_dice():
+    mask = _ball() < 6
+    assert expected_dice(mask.astype(float), mask) == pytest.approx(1.0)
+    assert margin(mask.astype(float), mask) == pytest.approx(1.0)
+
+
+def test_a_blurred_border_lowers_both_scores_and_more_blur_lowers_them_more():
+    r = _ball()
+    mask = r < 6
+    soft = 1.0 / (1.0 + np.exp((r - 6) / 0.5))
+    softer = 1.0 / (1.0 + np.exp((r - 6) / 2.0))
+    assert 1.0 > expected_dice(soft, mask) > expected_dice(softer, mask) > 0.0
+    assert 1.0 > margin(soft, mask) > margin(softer, mask) > 0.0
+
+
+def test_expected_dice_is_the_dice_against_the_probability_read_as_a_soft_reference():
+    p = np.array([1.0, 0.5, 0.5, 0.0])
+    m = np.array([True, True, False, False])
+    # 2 * (1 + 0.5) / (2 + 2)
+    assert expected_dice(p, m) == pytest.approx(0.75)
+
+
+def test_empty_answers_score_zero_and_shapes_must_match():
+    assert expected_dice(np.zeros(5), np.zeros(5, bool)) == 0.0
+    assert margin(np.zeros(5), np.zeros(5, bool)) == 0.0
+    assert agreement(np.zeros(5, bool), np.zeros(5, bool)) == 0.0
+    with pytest.raises(ValueError):
+        expected_dice(np.zeros(4), np.zeros(5, bool))
+
+
+def test_agreement_is_the_dice_of_two_answers():
+    a = np.array([1, 1, 0, 0], bool)
+    b = np.array([1, 0, 1, 0], bool)
+    assert agreement(a, b) == pytest.approx(0.5)
+    assert agreement(a, a) == pytest.approx(1.0)
