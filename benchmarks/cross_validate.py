@@ -30,13 +30,13 @@ import torch
 from dev_lesions import ROOT, dice  # noqa: I001
 
 from algorithm.geometry import index_to_world
+from algorithm.measurements import axial_diameters
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.methods.select import make_segmenter
 from algorithm.network.weights import read_card
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
-from evaluation.diameters import axial_diameters
 from evaluation.stats import agreement
 from training.cross_validation import assign_fold_models, never_saw
 from training.datasets import read_manifest

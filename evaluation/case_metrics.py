@@ -8,10 +8,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from algorithm.measurements import axial_diameters, volume_ml
 from evaluation import overlap
-from evaluation.diameters import axial_diameters
 from evaluation.surface import NSD_TOLERANCE_MM, surface_scores
-from evaluation.volume import volume_ml
 
 # NaN or Infinity must never reach metrics.json (the platform would turn them into null).
 Finite = Annotated[float, Field(allow_inf_nan=False)]

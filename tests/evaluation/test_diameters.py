@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.diameters import axial_diameters, feret_diameters
+from algorithm.measurements import axial_diameters, feret_diameters
 from tests.evaluation.helpers import ellipsoid
 
 

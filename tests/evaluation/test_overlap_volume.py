@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from algorithm.measurements import volume_ml
 from evaluation import overlap
-from evaluation.volume import volume_ml
 
 
 def boxes() -> tuple[np.ndarray, np.ndarray]:
