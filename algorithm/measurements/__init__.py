@@ -4,9 +4,9 @@ Volume in ml, the RECIST long and short axis with their end points in world mm a
 the maximum 3D diameter and the number of components. Pure numpy, SciPy, SimpleITK and pydantic
 (no torch), so the evaluation image carries this package alone (with ``algorithm/__init__.py``).
 
-    m = measure_lesion(mask_zyx, image)        # LesionMeasurements
-    m.model_dump(mode="json")                  # the "measurements" part of lesion-measurements
-    recist_axes_value(m)                       # lesion-recist-axes ("Multiple distance measurements")
+    m = measure_lesion(mask_zyx, image)   # LesionMeasurements
+    m.model_dump(mode="json")             # the "measurements" part of lesion-measurements
+    recist_axes_value(m)                  # lesion-recist-axes, "Multiple distance measurements"
 """
 
 from algorithm.measurements.components import count_components

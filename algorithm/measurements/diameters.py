@@ -94,7 +94,7 @@ def _perpendicular_chord(
 
 
 def feret_axes(points: np.ndarray) -> PlanarAxes:
-    """Long axis (max Feret diameter) and longest perpendicular chord of a non-empty 2D point set."""
+    """Long axis (max Feret diameter) and longest perpendicular chord of a 2D point set (N >= 1)."""
     pts = np.unique(np.asarray(points, dtype=float).reshape(-1, 2), axis=0)
     if len(pts) == 0:
         raise ValueError("feret_axes needs at least one point")

@@ -17,7 +17,6 @@ import SimpleITK as sitk
 from pydantic import BaseModel, ConfigDict, Field
 
 from algorithm.measurements.bounding_box import bounding_box
-
 from algorithm.measurements.components import count_components
 from algorithm.measurements.diameters import IndexPoint, axial_diameters
 from algorithm.measurements.max_diameter import max_3d_diameter_mm

@@ -94,7 +94,7 @@ def farthest_distance(points: np.ndarray) -> float:
 
 
 def max_3d_diameter_mm(mask: np.ndarray, spacing: Sequence[float]) -> float:
-    """Largest distance between two voxel centres of ``mask``, in mm (``spacing`` in array order)."""
+    """Largest distance between two voxel centres of ``mask`` in mm (``spacing``: array order)."""
     if len(spacing) != 3:
         raise ValueError(f"three spacings are needed, got {tuple(spacing)}")
     points = extreme_voxel_candidates(mask) * np.asarray(spacing, dtype=float)
