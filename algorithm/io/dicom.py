@@ -74,13 +74,21 @@ def choose_series(folder: Path, found: list[DicomSeries], wanted: Collection[str
     return found[0]
 
 
-def read_dicom_folder(folder: Path, wanted: Collection[str] = (), *,
-                      required: bool = True) -> sitk.Image:
+@dataclass(frozen=True)
+class DicomVolume:
+    """A series read as one image, with the files it came from (a DICOM SEG references them)."""
+
+    image: sitk.Image
+    files: tuple[Path, ...]  #: in GDCM's order; map a file to a slice by its position, not this
+
+
+def read_dicom_series(folder: Path, wanted: Collection[str] = (), *,
+                      required: bool = True) -> DicomVolume:
     """Read the chosen series (``choose_series``) of a folder tree, sorted by GDCM."""
     series = choose_series(folder, find_series(folder), wanted, required=required)
+    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series.uid, recursive=True)
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(
-        str(folder), series.uid, recursive=True))
+    reader.SetFileNames(files)
     reader.MetaDataDictionaryArrayUpdateOn()
     try:
         image = reader.Execute()
@@ -89,7 +97,13 @@ def read_dicom_folder(folder: Path, wanted: Collection[str] = (), *,
                          f"{str(exc).strip().splitlines()[-1]}") from None
     if reader.HasMetaDataKey(0, MODALITY):
         image.SetMetaData("Modality", reader.GetMetaData(0, MODALITY).strip())
-    return image
+    return DicomVolume(image, tuple(Path(f) for f in files))
+
+
+def read_dicom_folder(folder: Path, wanted: Collection[str] = (), *,
+                      required: bool = True) -> sitk.Image:
+    """The image of ``read_dicom_series``."""
+    return read_dicom_series(folder, wanted, required=required).image
 
 
 def _description(path: str) -> str:
