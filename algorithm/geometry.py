@@ -167,15 +167,31 @@ def resample_to_grid(image: sitk.Image, grid: ModelGrid, default: float) -> np.n
     factor that fits (``BinShrink``: exact physical geometry, cheap anti-aliasing), so that
     downsampling does not alias noise into the network's input.
     """
-    factors = np.maximum(1, np.floor(grid.grid_spacing / spacing_zyx(image))).astype(int)
+    start_xyz, size_xyz = _source_region(image, grid)
+    crop = sitk.Cast(sitk.RegionOfInterest(image, size_xyz, start_xyz), sitk.sitkFloat32)
+    return _crop_to_grid(crop, grid, image, default)
+
+
+def _bin_factors(image: sitk.Image, grid: ModelGrid) -> np.ndarray:
+    return np.maximum(1, np.floor(grid.grid_spacing / spacing_zyx(image))).astype(int)
+
+
+def _source_region(image: sitk.Image, grid: ModelGrid) -> tuple[list[int], list[int]]:
+    """(start, size), x-y-z, of the image voxels the grid's resampling reads."""
     # pad by a whole bin: BinShrink drops a trailing partial bin
-    region = grid.image_region(shape_zyx(image), pad=int(factors.max()) + 2)
+    region = grid.image_region(shape_zyx(image), pad=int(_bin_factors(image, grid).max()) + 2)
     start_xyz = [s.start for s in region][::-1]
     size_xyz = [s.stop - s.start for s in region][::-1]
     if min(size_xyz) <= 0:
         raise InputError("the volume of interest does not overlap the image")
-    crop = sitk.Cast(sitk.RegionOfInterest(image, size_xyz, start_xyz), sitk.sitkFloat32)
-    factors = np.minimum(factors, np.maximum(1, np.asarray(size_xyz[::-1]) // 2))
+    return start_xyz, size_xyz
+
+
+def _crop_to_grid(crop: sitk.Image, grid: ModelGrid, image: sitk.Image,
+                  default: float) -> np.ndarray:
+    """Block-average (when the grid is coarser) and resample a float crop of ``image``."""
+    size_zyx = np.asarray(crop.GetSize())[::-1]
+    factors = np.minimum(_bin_factors(image, grid), np.maximum(1, size_zyx // 2))
     if np.any(factors > 1):
         crop = sitk.BinShrink(crop, [int(f) for f in factors[::-1]])
     out = sitk.Resample(crop, grid.reference(image), sitk.Transform(), sitk.sitkLinear,
@@ -187,10 +203,20 @@ def mask_to_grid(mask: sitk.Image, grid: ModelGrid, like: sitk.Image | None = No
     """A binary mask on the model grid: nonzero voxels, block-averaged and linearly resampled
     like the image, then cut at 0.5. Training targets and the previous mask at inference both
     come from here, so the network is refined on masks shaped like those it learnt from.
-    ``like``: an image whose geometry the mask shares (default: the mask's own)."""
-    fraction = sitk.Cast(mask != 0, sitk.sitkFloat32)
-    fraction.CopyInformation(mask if like is None else like)
-    return resample_to_grid(fraction, grid, default=0.0) > 0.5
+    ``like``: an image whose geometry the mask shares (default: the mask's own).
+
+    Only the region the grid reads is converted to a float fraction (a whole 512^3 mask would
+    cost a second): the crop gets the geometry a crop of ``like`` would have, so the result is
+    the same as resampling the whole converted mask."""
+    like = mask if like is None else like
+    if mask.GetSize() != like.GetSize():
+        raise ValueError(f"mask size {mask.GetSize()} differs from its image's {like.GetSize()}")
+    start_xyz, size_xyz = _source_region(like, grid)
+    crop = sitk.Cast(sitk.RegionOfInterest(mask, size_xyz, start_xyz) != 0, sitk.sitkFloat32)
+    crop.SetSpacing(like.GetSpacing())
+    crop.SetDirection(like.GetDirection())
+    crop.SetOrigin(like.TransformIndexToPhysicalPoint(start_xyz))
+    return _crop_to_grid(crop, grid, like, default=0.0) > 0.5
 
 
 def grid_to_image(

@@ -7,11 +7,16 @@
 4. while the lesion touches the grid border inside the image, the VOI grows and step 3 repeats;
 5. the probability goes back to the image grid by linear interpolation, is cut at 0.5 and
    cleaned up (components at the clicks, holes filled, each click's voxel labelled as clicked).
+
+Every entry point runs ``segment``; an interactive server keeps a ``PreparedImage`` per image
+and calls ``segment_prepared``, the same code path, so the image's modality and its model-grid
+inputs are computed once for all the prompts that reuse them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 import SimpleITK as sitk
@@ -60,6 +65,38 @@ class SegmentationResult:
         return full
 
 
+@dataclass
+class PreparedImage:
+    """An image with what segmenting it again reuses: its modality and the normalised model-grid
+    inputs of the last ``cache_size`` grids (a corrective click that leaves the VOI as it was
+    needs no new crop, block average or resampling of the image)."""
+
+    image: sitk.Image
+    modality: Modality
+    cache_size: int = 0
+    _inputs: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, image: sitk.Image, modality: Modality | None = None,
+           cache_size: int = 0) -> "PreparedImage":
+        return cls(image, modality or detect_modality(image), cache_size)
+
+    def model_input(self, grid: ModelGrid) -> np.ndarray:
+        """The image resampled to ``grid`` and normalised, float32 (a copy the caller owns)."""
+        key = (tuple(grid.centre_index.tolist()), tuple(grid.grid_spacing.tolist()), grid.size)
+        cached = self._inputs.get(key)
+        if cached is None:
+            raw = resample_to_grid(self.image, grid, default=outside_value(self.modality))
+            cached = normalise(raw, self.modality)
+            if self.cache_size > 0:
+                self._inputs[key] = cached
+                while len(self._inputs) > self.cache_size:
+                    self._inputs.popitem(last=False)
+        else:
+            self._inputs.move_to_end(key)
+        return cached.copy()
+
+
 def segment(
     image: sitk.Image,
     clicks: Clicks,
@@ -69,19 +106,33 @@ def segment(
     previous_mask: sitk.Image | None = None,
     config: PipelineConfig = PipelineConfig(),
 ) -> SegmentationResult:
+    if len(clicks.positive) == 0:
+        raise InputError("at least one positive ('tumor') click is needed")
+    return segment_prepared(PreparedImage.of(image, modality), clicks, segmenter,
+                            previous_mask=previous_mask, config=config)
+
+
+def segment_prepared(
+    prepared: PreparedImage,
+    clicks: Clicks,
+    segmenter: Segmenter,
+    *,
+    previous_mask: sitk.Image | None = None,
+    config: PipelineConfig = PipelineConfig(),
+) -> SegmentationResult:
+    """``segment`` on an image prepared once (``PreparedImage``), for many prompts."""
+    image, modality = prepared.image, prepared.modality
     shape, spacing = shape_zyx(image), spacing_zyx(image)
     if len(clicks.positive) == 0:
         raise InputError("at least one positive ('tumor') click is needed")
     positive, negative = clicks_to_index(image, clicks)  # LPS world mm; refused if outside
     if config.clicks_on_boundary:  # the moved clicks are the ones honoured, so no lone voxels
         positive = boundary_clicks_to_protocol(positive, spacing)
-    modality = modality or detect_modality(image)
     box = voi_from_clicks(positive, spacing, config.voi)
     for step in range(config.max_grow_steps + 1):
         grid = ModelGrid.around(box, spacing, segmenter.grid_size)
-        raw = resample_to_grid(image, grid, default=outside_value(modality))
         case = GridCase(
-            image=normalise(raw, modality),
+            image=prepared.model_input(grid),
             positive=grid.image_to_grid_index(positive),
             negative=grid.image_to_grid_index(negative),
             voi_lo=grid.image_to_grid_index(box.lo),

@@ -40,8 +40,32 @@ def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
     which interpolation back onto a coarser image grid can blur away, and a click whose voxel
     keeps the wrong label looks ignored (a user then clicks the same spot again, to no effect).
     A voxel clicked both ways is background, as in the graph cut; filled holes never cover a
-    background click."""
+    background click.
+
+    Both clean-ups run on the mask's bounding box grown by one voxel, which gives exactly the
+    whole array's answer (components and the background reaching the border are the same seen
+    from there) at a fraction of the cost when the lesion is small in its region."""
     background = seed_mask(np.zeros((0, 3)) if negative_clicks is None else negative_clicks,
                            mask.shape)
     out = (np.asarray(mask, dtype=bool) | seed_mask(positive_clicks, mask.shape)) & ~background
-    return fill_holes(keep_clicked_components(out, positive_clicks)) & ~background
+    box = _padded_box(out)
+    if box is None:
+        return out
+    offset = np.array([s.start for s in box], dtype=float)
+    # rounded before the shift: rint rounds halves to even, so rint(p - 1) may not be rint(p) - 1
+    clicks = np.rint(np.asarray(positive_clicks, dtype=float).reshape(-1, 3)) - offset
+    result = np.zeros_like(out)
+    result[box] = fill_holes(keep_clicked_components(out[box], clicks)) & ~background[box]
+    return result
+
+
+def _padded_box(mask: np.ndarray, pad: int = 1) -> tuple[slice, ...] | None:
+    """The mask's bounding box grown by ``pad`` voxels (clamped to the array); None if empty."""
+    box = []
+    for axis in range(mask.ndim):
+        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if present.size == 0:
+            return None
+        box.append(slice(max(int(present[0]) - pad, 0),
+                         min(int(present[-1]) + 1 + pad, mask.shape[axis])))
+    return tuple(box)
