@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from algorithm.measurements.axial import axial_array_axis  # noqa: F401  (re-exported)
+
 # Tolerances for "the same grid": loose enough for float32 round trips (NIfTI headers), tight
 # enough that any real resampling or shift is caught.
 SPACING_RTOL = 1e-4
@@ -61,16 +63,3 @@ class Geometry:
 
 def _fmt(values: Sequence[float]) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
-
-
-def axial_array_axis(direction: Sequence[float]) -> int:
-    """Array axis (z, y, x order) of the image axis most aligned with the patient's z axis.
-
-    For the usual identity-like or flipped directions this is array axis 0; for images stored
-    sagittally or coronally it is the axis that actually runs head to foot. Ties (a 45 degree
-    oblique) go to the image's own z axis, then y.
-    """
-    matrix = np.asarray(direction, dtype=float).reshape(3, 3)
-    alignment = np.abs(matrix[2, :])  # |z component| of each image index axis
-    index_axis = max((2, 1, 0), key=lambda j: alignment[j])  # max() keeps the first on ties
-    return 2 - index_axis

@@ -9,6 +9,7 @@ the maximum 3D diameter and the number of components. Pure numpy, SciPy, SimpleI
     recist_axes_value(m)                  # lesion-recist-axes, "Multiple distance measurements"
 """
 
+from algorithm.measurements.axial import axial_array_axis
 from algorithm.measurements.components import count_components
 from algorithm.measurements.diameters import AxialDiameters, axial_diameters, feret_diameters
 from algorithm.measurements.lesion import Axis, LesionMeasurements, measure_lesion
@@ -18,6 +19,7 @@ from algorithm.measurements.volume import volume_ml
 
 __all__ = [
     "AxialDiameters",
+    "axial_array_axis",
     "Axis",
     "LesionMeasurements",
     "axial_diameters",

@@ -1,11 +1,10 @@
 """All measurements of one lesion mask on its image, with end points in world coordinates.
 
-The RECIST axes are measured in the image's own slice plane: the slices across array axis 0
-(ITK index axis 2), i.e. the acquired slices (axial for a usual CT). On an oblique scan this is
-the acquisition plane, which is what a radiologist measures on, not the patient's true axial
-plane. (evaluation/ instead measures in the slices across the image axis closest to the patient's
-z axis, which differs only for scans stored sagittally or coronally.) The conventions are those
-of ``algorithm.measurements.diameters`` and ``max_diameter``, shared with evaluation/.
+The RECIST axes are measured on axial slices, as RECIST 1.1 asks: the slices across the image
+axis closest to the patient's z axis (``axial_array_axis``; array axis 0 for a usual CT, another
+for an MR stored sagittally or coronally). On an oblique scan these are the acquired slices, not
+the patient's true axial plane, as a radiologist measures them. evaluation/ measures with the
+same code and rule, so the algorithm's reported axes and the evaluation's agree.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ import numpy as np
 import SimpleITK as sitk
 from pydantic import BaseModel, ConfigDict, Field
 
+from algorithm.measurements.axial import axial_array_axis
 from algorithm.measurements.bounding_box import bounding_box
 from algorithm.measurements.components import count_components
 from algorithm.measurements.diameters import IndexPoint, axial_diameters
 from algorithm.measurements.max_diameter import max_3d_diameter_mm
 from algorithm.measurements.volume import volume_ml
-
-SLICE_AXIS = 0  # array axis across which the RECIST axes are measured (the acquired slices)
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -54,8 +52,13 @@ class LesionMeasurements(BaseModel):
         "perpendicular to the long axis, on the same slice; null for an empty mask"
     )
     recist_slice_index: int | None = Field(
-        description="index k (array axis 0, ITK index axis 2) of the image slice holding both "
-        "axes: the slice with the longest long axis; null for an empty mask"
+        description="index, along recist_slice_axis, of the axial slice holding both axes: the "
+        "slice with the longest long axis; null for an empty mask"
+    )
+    recist_slice_axis: int = Field(
+        ge=0, le=2, description="array axis (z, y, x order; ITK index axis 2 - this) across "
+        "which the axial slices lie: the image axis closest to the patient's z axis, 0 for a "
+        "usual axial scan"
     )
     max_3d_diameter_mm: NonNegative = Field(
         description="largest distance between two voxel centres of the lesion, in mm"
@@ -75,17 +78,18 @@ def measure_lesion(mask_zyx: np.ndarray, image: sitk.Image) -> LesionMeasurement
     if mask.shape != grid_shape:
         raise ValueError(f"mask shape {mask.shape} is not the image's grid (z, y, x) {grid_shape}")
     spacing = tuple(float(s) for s in reversed(image.GetSpacing()))
+    slice_axis = axial_array_axis(image.GetDirection())
     if not mask.any():
         return LesionMeasurements(
             volume_ml=0.0, long_axis=None, short_axis=None, recist_slice_index=None,
-            max_3d_diameter_mm=0.0, n_components=0,
+            recist_slice_axis=slice_axis, max_3d_diameter_mm=0.0, n_components=0,
         )
     # Crop once to the lesion's box: every measurement below is translation invariant except the
     # slice index and the end points, which are shifted back.
     box = bounding_box(mask)
     lesion = mask[box]
     offset = np.array([s.start for s in box], dtype=float)
-    recist = axial_diameters(lesion, spacing, axial_axis=SLICE_AXIS)
+    recist = axial_diameters(lesion, spacing, axial_axis=slice_axis)
     assert recist.slice_index is not None and recist.long_ends_index is not None
     assert recist.short_ends_index is not None
 
@@ -97,7 +101,8 @@ def measure_lesion(mask_zyx: np.ndarray, image: sitk.Image) -> LesionMeasurement
         volume_ml=volume_ml(lesion, spacing),
         long_axis=axis(recist.long_mm, recist.long_ends_index),
         short_axis=axis(recist.short_mm, recist.short_ends_index),
-        recist_slice_index=recist.slice_index + box[SLICE_AXIS].start,
+        recist_slice_index=recist.slice_index + box[slice_axis].start,
+        recist_slice_axis=slice_axis,
         max_3d_diameter_mm=max_3d_diameter_mm(lesion, spacing),
         n_components=count_components(lesion),
     )

@@ -178,8 +178,8 @@ def test_single_voxel_measures_zero_at_its_centre():
 def test_empty_mask():
     m = measure_lesion(np.zeros((3, 4, 5), np.uint8), oblique_image((3, 4, 5)))
     assert m == LesionMeasurements(volume_ml=0.0, long_axis=None, short_axis=None,
-                                   recist_slice_index=None, max_3d_diameter_mm=0.0,
-                                   n_components=0)
+                                   recist_slice_index=None, recist_slice_axis=0,
+                                   max_3d_diameter_mm=0.0, n_components=0)
     value = recist_axes_value(m)
     assert value["lines"] == []
     check_multiple_distance_measurements(value)
@@ -195,7 +195,7 @@ def test_the_json_round_trips():
     m = measure_lesion(mask, oblique_image(mask.shape))
     dumped = json.loads(json.dumps(m.model_dump(mode="json"), allow_nan=False))
     assert set(dumped) == {"volume_ml", "long_axis", "short_axis", "recist_slice_index",
-                           "max_3d_diameter_mm", "n_components"}
+                           "recist_slice_axis", "max_3d_diameter_mm", "n_components"}
     assert set(dumped["long_axis"]) == {"length_mm", "start", "end"}
     assert LesionMeasurements.model_validate(dumped) == m
 
@@ -237,3 +237,22 @@ def test_the_evaluation_scores_the_same_volume_and_axes():
     assert scores.volume_pred_ml == m.volume_ml
     assert scores.max_axial_diameter_pred_mm == m.long_axis.length_mm
     assert scores.short_axis_pred_mm == m.short_axis.length_mm
+
+
+def test_a_sagittally_stored_scan_is_measured_on_its_axial_slices():
+    """Image index axis 0 (array axis 2) runs head to foot: the axial slices lie across it, and
+    the axes found there match those of the same lesion stored axially."""
+    axial = ellipse_slab((9, 31, 61), slice(3, 6), (15, 30), (4.0, 10.0))
+    sagittal = np.ascontiguousarray(np.transpose(axial, (2, 1, 0)))  # array (x', y, z') order
+    image = sitk.Image(list(reversed(sagittal.shape)), sitk.sitkUInt8)
+    image.SetSpacing((1.0, 1.0, 1.0))
+    # index axis 0 -> patient z, index axis 1 -> patient y, index axis 2 -> patient x
+    image.SetDirection((0, 0, 1, 0, 1, 0, 1, 0, 0))
+    m = measure_lesion(sagittal, image)
+    reference = measure_lesion(axial, sitk.Image(list(reversed(axial.shape)), sitk.sitkUInt8))
+    assert m.recist_slice_axis == 2
+    assert m.long_axis.length_mm == pytest.approx(reference.long_axis.length_mm)
+    assert m.short_axis.length_mm == pytest.approx(reference.short_axis.length_mm)
+    assert m.recist_slice_index == reference.recist_slice_index
+    (_, _, z0), (_, _, z1) = m.long_axis.start, m.long_axis.end
+    assert z0 == pytest.approx(z1)  # both ends on one axial slice
