@@ -12,6 +12,9 @@ import SimpleITK as sitk
 
 from algorithm.errors import InputError
 from algorithm.io.dicom import read_dicom_folder
+from algorithm.io.file_kind import (
+    DICOM, EXPECTED, NIFTI, NIFTI_GZ, SINGLE_DICOM, identify_file, nifti_truncated,
+)
 
 #: Extensions SimpleITK reads directly, longest first so ``.nii.gz`` wins over ``.gz``.
 IMAGE_SUFFIXES = (".nii.gz", ".mha", ".mhd", ".nii", ".nrrd", ".nhdr", ".tif", ".tiff")
@@ -38,12 +41,33 @@ def read_image(path: Path, series: Collection[str] = (), *,
     if path.is_dir():
         image = read_dicom_folder(path, series, required=series_required)
     else:
-        try:
-            image = sitk.ReadImage(str(path))
-        except RuntimeError as exc:
-            detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
-            raise InputError(f"cannot read image {path.name}: {detail}") from None
+        image = read_image_file(path)
     return validate_volume(image, path.name)
+
+
+def read_image_file(path: Path) -> sitk.Image:
+    """SimpleITK's reading of one file, refused in plain words when the file is no image (a
+    photo, a JSON, an archive, one DICOM slice) or an image file it cannot read (truncated):
+    what the file is, by its content (``algorithm.io.file_kind``), and what was expected."""
+    try:
+        kind = identify_file(path)
+    except FileNotFoundError:
+        raise InputError(f"cannot read image {path}: it does not exist; {EXPECTED}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read image {path.name}: {exc.strerror}") from None
+    if not kind.may_be_image:
+        raise InputError(f"cannot read image {path.name}: it is {kind.what}; {EXPECTED}")
+    if kind in (NIFTI, NIFTI_GZ) and nifti_truncated(path, compressed=kind is NIFTI_GZ):
+        raise InputError(f"cannot read image {path.name}: it is {kind.unreadable()} (its size "
+                         f"does not match its header); {EXPECTED}")
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError:
+        raise InputError(f"cannot read image {path.name}: it is {kind.unreadable()}; "
+                         f"{EXPECTED}") from None
+    if kind is DICOM and (image.GetDimension() == 2 or min(image.GetSize()) < 2):
+        raise InputError(f"cannot read image {path.name}: it is {SINGLE_DICOM.what}; {EXPECTED}")
+    return image
 
 
 def validate_volume(image: sitk.Image, label: str = "image") -> sitk.Image:
