@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from algorithm.errors import InputError
+from algorithm.io.atomic import write_atomic, write_image_file
 from algorithm.io.dicom import read_dicom_folder
 from algorithm.io.file_kind import (
     DICOM, EXPECTED, NIFTI, NIFTI_GZ, SINGLE_DICOM, identify_file, nifti_truncated,
@@ -89,6 +88,13 @@ def validate_volume(image: sitk.Image, label: str = "image") -> sitk.Image:
     return image
 
 
+def mask_image(mask: np.ndarray, reference: sitk.Image) -> sitk.Image:
+    """A uint8 (z, y, x) mask as an image on ``reference``'s grid."""
+    out = sitk.GetImageFromArray(np.ascontiguousarray(mask, dtype=np.uint8))
+    out.CopyInformation(reference)
+    return out
+
+
 def write_mask_atomic(mask: np.ndarray, reference: sitk.Image, path: Path) -> Path:
     """Write a uint8 mask on ``reference``'s grid, compressed, via a temporary name and rename.
 
@@ -96,26 +102,6 @@ def write_mask_atomic(mask: np.ndarray, reference: sitk.Image, path: Path) -> Pa
     under the final name, so a platform or a batch script never picks up partial output.
     """
     path = Path(path)
-    out = sitk.GetImageFromArray(np.ascontiguousarray(mask, dtype=np.uint8))
-    out.CopyInformation(reference)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=image_suffix(path) or ".mha",
-                                   dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write the mask to {path.parent}: {exc.strerror}") from None
-    os.close(fd)
-    try:
-        sitk.WriteImage(out, tmp, useCompression=True)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide masks from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    image = mask_image(mask, reference)
+    return write_atomic(path, lambda tmp: write_image_file(image, tmp),
+                        suffix=image_suffix(path) or ".mha", what="mask")
