@@ -1,8 +1,9 @@
 """Regenerate the bundled example cases (``test/input``) and their expected output.
 
-The images are synthetic phantoms (no patient data, freely shippable). Expected masks are what
-the shipped default method produces; rerun this after the weights or the method change, and
-review the DSC it prints against the phantom's own lesion mask.
+The images are synthetic phantoms (no patient data, freely shippable). The expected output is
+what the shipped default method writes (the mask, lesion-measurements.json and
+lesion-recist-axes.json); rerun this after the weights, the method or the measurements change,
+and review the DSC it prints against the phantom's own lesion mask.
 
     python scripts/make_example_cases.py
 """

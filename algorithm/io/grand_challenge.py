@@ -3,6 +3,11 @@
 With ``inputs.json`` the platform lists socket values; each file is found through its socket's
 ``relative_path``. Without it (local runs) the default relative paths are used. Paths from
 ``inputs.json`` are never trusted: they must resolve inside the input folder.
+
+The optional ``previous-segmentation`` socket (the mask of the previous refinement step) is an
+image socket like ``medical-image``: the platform puts image sockets under ``images/<slug>/``.
+It is used when ``inputs.json`` lists it or, without a listing entry, when its default folder
+exists; either way its folder must then hold exactly one image.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from algorithm.io.images import strip_image_suffix
 
 IMAGE_SOCKET = "medical-image"
 CLICKS_SOCKET = "lesion-clicks"
+PREVIOUS_SOCKET = "previous-segmentation"
 IMAGE_DIR = "images/medical-image"
 CLICKS_FILE = "lesion-clicks.json"
+PREVIOUS_DIR = "images/previous-segmentation"
 OUTPUT_DIR = "images/lesion-segmentation"
 PLATFORM_IMAGE_SUFFIXES = (".mha", ".tif", ".tiff")
 
@@ -26,19 +33,27 @@ PLATFORM_IMAGE_SUFFIXES = (".mha", ".tif", ".tiff")
 class CaseInputs:
     image: Path
     clicks: Path
+    #: the previous step's mask (``previous-segmentation`` socket), when the case has one
+    previous_segmentation: Path | None = None
 
 
 def locate_inputs(input_dir: Path) -> CaseInputs:
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise InputError(f"input folder {input_dir} does not exist")
-    relative = {IMAGE_SOCKET: IMAGE_DIR, CLICKS_SOCKET: CLICKS_FILE}
+    relative = {IMAGE_SOCKET: IMAGE_DIR, CLICKS_SOCKET: CLICKS_FILE, PREVIOUS_SOCKET: PREVIOUS_DIR}
     listing = input_dir / "inputs.json"
+    listed: dict[str, str] = {}
     if listing.is_file():
-        relative.update(_relative_paths_from_listing(listing))
-    image_path = _inside(input_dir, relative[IMAGE_SOCKET], IMAGE_SOCKET)
-    clicks_path = _inside(input_dir, relative[CLICKS_SOCKET], CLICKS_SOCKET)
-    return CaseInputs(image=_single_image(image_path), clicks=_existing_file(clicks_path))
+        listed = _relative_paths_from_listing(listing)
+        relative.update(listed)
+    image = _single_image(_inside(input_dir, relative[IMAGE_SOCKET], IMAGE_SOCKET), IMAGE_SOCKET)
+    clicks = _existing_file(_inside(input_dir, relative[CLICKS_SOCKET], CLICKS_SOCKET))
+    previous_path = _inside(input_dir, relative[PREVIOUS_SOCKET], PREVIOUS_SOCKET)
+    previous = None
+    if PREVIOUS_SOCKET in listed or previous_path.exists():
+        previous = _single_image(previous_path, PREVIOUS_SOCKET)
+    return CaseInputs(image=image, clicks=clicks, previous_segmentation=previous)
 
 
 def output_mask_path(output_dir: Path, image_path: Path) -> Path:
@@ -59,7 +74,7 @@ def _relative_paths_from_listing(listing: Path) -> dict[str, str]:
         if not isinstance(socket, dict) or not isinstance(socket.get("slug"), str):
             raise InputError(f"inputs.json item {i} has no 'socket' (or 'interface') with a slug")
         slug = socket["slug"]
-        if slug in (IMAGE_SOCKET, CLICKS_SOCKET):
+        if slug in (IMAGE_SOCKET, CLICKS_SOCKET, PREVIOUS_SOCKET):
             rel = socket.get("relative_path")
             if not isinstance(rel, str) or not rel:
                 raise InputError(f"inputs.json socket '{slug}' has no relative_path")
@@ -80,16 +95,17 @@ def _inside(root: Path, relative: str, slug: str) -> Path:
     return resolved
 
 
-def _single_image(folder: Path) -> Path:
+def _single_image(folder: Path, slug: str) -> Path:
     if not folder.is_dir():
-        raise InputError(f"image folder {folder} does not exist")
+        raise InputError(f"image folder {folder} (socket '{slug}') does not exist")
     files = sorted(
         p for p in folder.iterdir()
         if p.is_file() and p.name.lower().endswith(PLATFORM_IMAGE_SUFFIXES)
     )
     if len(files) != 1:
         raise InputError(
-            f"expected exactly one .mha/.tif/.tiff image in {folder}, found {len(files)}"
+            f"expected exactly one .mha/.tif/.tiff image in {folder} (socket '{slug}'), "
+            f"found {len(files)}"
         )
     return files[0]
 

@@ -56,6 +56,17 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
     return segmenter
 
 
+def model_version(segmenter: Segmenter) -> str:
+    """The model card's version of the network inside ``segmenter`` (through averages and graph
+    cuts), or ``"classical"`` when no network takes part."""
+    card = getattr(segmenter, "card", None)
+    if card is not None:
+        return card.version
+    parts = list(getattr(segmenter, "members", [])) + [getattr(segmenter, "inner", None)]
+    versions = [model_version(part) for part in parts if part is not None]
+    return next((v for v in versions if v != "classical"), "classical")
+
+
 def _torch_device(device: str | None):
     import torch
 

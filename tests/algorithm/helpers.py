@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import SimpleITK as sitk
 
@@ -50,3 +53,16 @@ def extreme_clicks(image: sitk.Image, mask: np.ndarray, inward=(1, 3, 3)) -> np.
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a.astype(bool), b.astype(bool)
     return 2.0 * np.logical_and(a, b).sum() / max(a.sum() + b.sum(), 1)
+
+
+def write_platform_case(root, image: sitk.Image, clicks: dict, name: str = "case.mha",
+                        previous: sitk.Image | None = None):
+    """A case laid out as grand-challenge lays it out (no inputs.json); returns ``root``."""
+    root = Path(root)
+    (root / "images/medical-image").mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(image, str(root / "images/medical-image" / name), useCompression=True)
+    (root / "lesion-clicks.json").write_text(json.dumps(clicks))
+    if previous is not None:
+        (root / "images/previous-segmentation").mkdir(parents=True, exist_ok=True)
+        sitk.WriteImage(previous, str(root / "images/previous-segmentation/previous.mha"))
+    return root

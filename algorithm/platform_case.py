@@ -1,0 +1,50 @@
+"""One grand-challenge case from ``/input`` to ``/output``: the work exec mode
+(``python -m algorithm``) and invoke mode (``algorithm.platform_server``) share, so both write
+exactly the same files and fail the same way."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from algorithm.io.case_outputs import write_case_outputs
+from algorithm.io.grand_challenge import CaseInputs
+from algorithm.io.images import read_image
+from algorithm.io.previous_mask import read_previous_mask
+from algorithm.methods.base import Segmenter
+from algorithm.methods.select import model_version
+from algorithm.pipeline import SegmentationResult, segment
+from algorithm.preprocessing import Modality
+from algorithm.prompts import read_clicks
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    written: list[Path]
+    result: SegmentationResult
+    method: str
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"wrote {self.written[0]} ({self.method}, {self.result.modality}, "
+                f"{int(self.result.mask.sum())} voxels, {self.seconds:.1f} s)")
+
+
+def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
+                 modality: Modality | None = None, write_probability: bool = False) -> CaseReport:
+    """Segment the case and write all its outputs, or raise (``InputError`` for bad input)
+    having written nothing. Plausibility warnings go to stderr, as in every entry point."""
+    start = time.perf_counter()
+    clicks = read_clicks(inputs.clicks)
+    image = read_image(inputs.image)
+    previous = (read_previous_mask(inputs.previous_segmentation, image)
+                if inputs.previous_segmentation is not None else None)
+    result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous)
+    written = write_case_outputs(Path(output_dir), inputs.image, image, result,
+                                 method=segmenter.name, version=model_version(segmenter),
+                                 write_probability=write_probability)
+    for warning in result.warnings:  # the mask is written: a warning, for a person to judge
+        print(f"warning: {written[0].name}: {warning}", file=sys.stderr)
+    return CaseReport(written, result, segmenter.name, time.perf_counter() - start)
