@@ -15,16 +15,27 @@ EXIT_INTERNAL_ERROR = 1
 def run_guarded(main: Callable[[], int]) -> int:
     try:
         return main()
-    except InputError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug or an environment problem: keep the trace, end with a line
-        traceback.print_exc()
-        print(f"error: internal error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_INTERNAL_ERROR
+    except Exception as exc:
+        return report_failure(exc)
+
+
+def failure_message(exc: Exception) -> str:
+    """The one line that says what went wrong (without the ``error: `` prefix)."""
+    if isinstance(exc, InputError):
+        return _one_line(exc)
+    return f"internal error: {type(exc).__name__}: {_one_line(exc)}"
+
+
+def report_failure(exc: Exception) -> int:
+    """Print ``exc`` as every entry point does (a bug or an environment problem keeps its
+    trace), ending stderr with ``error: ...``; returns the exit code it stands for."""
+    if not isinstance(exc, InputError):
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    print(f"error: {failure_message(exc)}", file=sys.stderr, flush=True)
+    return EXIT_INPUT_ERROR if isinstance(exc, InputError) else EXIT_INTERNAL_ERROR
 
 
 def _one_line(exc: BaseException) -> str:
