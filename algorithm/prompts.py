@@ -89,7 +89,7 @@ def parse_clicks(data: object) -> Clicks:
         value = MultiplePoints.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        where = ".".join(_one_line(p) for p in first["loc"]) or "<root>"
         raise InputError(f"invalid clicks JSON at '{where}': {first['msg']}") from None
     positive, negative = [], []
     for i, p in enumerate(value.points):
@@ -114,13 +114,24 @@ def read_clicks(path: Path) -> Clicks:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read clicks file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"clicks file {Path(path).name} is not UTF-8 text, so not the JSON "
+                         "that is needed") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise InputError(f"clicks file {Path(path).name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"clicks file {Path(path).name} is not valid clicks JSON: it is nested "
+                         "too deeply") from None
     from algorithm.slicer_markups import is_slicer_markups, parse_slicer_markups  # uses Clicks
 
     return parse_slicer_markups(data) if is_slicer_markups(data) else parse_clicks(data)
+
+
+def _one_line(key: object) -> str:
+    """A key from the input as an error shows it: control characters escaped, one line."""
+    return json.dumps(key, ensure_ascii=False)[1:-1] if isinstance(key, str) else str(key)
 
 
 def _reject_constant(name: str) -> float:

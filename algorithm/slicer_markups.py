@@ -34,21 +34,28 @@ def parse_slicer_markups(data: dict) -> Clicks:
     positive, negative = [], []
     for i, markup in enumerate(data["markups"]):
         where = f"markups.{i}"
-        if not isinstance(markup, dict) or markup.get("type") not in POINT_TYPES:
-            kind = markup.get("type") if isinstance(markup, dict) else type(markup).__name__
-            raise InputError(f"invalid Slicer markups at '{where}': type {kind!r} is not a point "
-                             "list (Fiducial)")
+        kind = markup.get("type") if isinstance(markup, dict) else type(markup).__name__
+        if not isinstance(markup, dict) or not _one_of(kind, POINT_TYPES):
+            raise InputError(f"invalid Slicer markups at '{where}': type {_shown(kind)} is not a "
+                             "point list (Fiducial)")
         system = markup.get("coordinateSystem", "LPS")
-        if system not in ("LPS", "RAS"):
-            raise InputError(f"invalid Slicer markups at '{where}.coordinateSystem': {system!r} "
-                             "is neither 'LPS' nor 'RAS'")
+        if not _one_of(system, ("LPS", "RAS")):
+            raise InputError(f"invalid Slicer markups at '{where}.coordinateSystem': "
+                             f"{_shown(system)} is neither 'LPS' nor 'RAS'")
         units = markup.get("coordinateUnits", "mm")
-        if units not in UNIT_TO_MM:
-            raise InputError(f"invalid Slicer markups at '{where}.coordinateUnits': {units!r} is "
-                             "neither 'mm' nor 'um'")
+        if not _one_of(units, UNIT_TO_MM):
+            raise InputError(f"invalid Slicer markups at '{where}.coordinateUnits': "
+                             f"{_shown(units)} is neither 'mm' nor 'um'")
         scale = UNIT_TO_MM[units] * (RAS_TO_LPS if system == "RAS" else 1.0)
         list_is_background = _is_background(markup.get("name"))
-        for j, point in enumerate(markup.get("controlPoints") or []):
+        points = markup.get("controlPoints") or []
+        if not isinstance(points, list):
+            raise InputError(f"invalid Slicer markups at '{where}.controlPoints': a list of "
+                             f"control points is needed, not {type(points).__name__}")
+        for j, point in enumerate(points):
+            if not isinstance(point, dict):
+                raise InputError(f"invalid Slicer markups at '{where}.controlPoints.{j}': a "
+                                 f"control point object is needed, not {type(point).__name__}")
             if point.get("positionStatus", "defined") != "defined":
                 continue
             lps = _position(point, f"{where}.controlPoints.{j}.position") * scale
@@ -68,6 +75,17 @@ def _position(point: object, where: str) -> np.ndarray:
                     for v in value)):
         raise InputError(f"invalid Slicer markups at '{where}': three finite numbers are needed")
     return np.asarray(value, dtype=float)
+
+
+def _one_of(value: object, allowed) -> bool:
+    """``value in allowed`` for a value decoded from JSON, which may be unhashable."""
+    return isinstance(value, str) and value in allowed
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A JSON value as an error shows it: its repr, on one line, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_background(text: object) -> bool:
