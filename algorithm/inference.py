@@ -5,12 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection
 from pathlib import Path
+from typing import Literal
 
-from algorithm.io.images import read_image, write_mask_atomic
+from algorithm.errors import InputError
+from algorithm.io.dicom import read_dicom_series
+from algorithm.io.images import read_image, validate_volume, write_mask_atomic
 from algorithm.methods.base import Segmenter
+from algorithm.methods.select import model_version
 from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
 from algorithm.prompts import read_clicks
+
+#: ``image``: the mask as an image file (.mha, .nii.gz, ...); ``dicom-seg``: a DICOM SEG that
+#: references the source series (DICOM input only)
+OutputFormat = Literal["image", "dicom-seg"]
+OUTPUT_FORMATS: tuple[str, ...] = ("image", "dicom-seg")
 
 
 def segment_file(
@@ -24,17 +33,35 @@ def segment_file(
     config: PipelineConfig = PipelineConfig(),
     series: Collection[str] = (),
     series_required: bool = True,
+    output_format: OutputFormat = "image",
 ) -> SegmentationResult:
     """``series``: SeriesInstanceUIDs to choose from when a DICOM folder holds several
     (``algorithm.io.dicom.choose_series``)."""
     clicks = read_clicks(clicks_path)
-    image = read_image(image_path, series, series_required=series_required)
+    if output_format == "dicom-seg":
+        require_dicom_folder(Path(image_path))
+        source = read_dicom_series(Path(image_path), series, required=series_required)
+        image = validate_volume(source.image, Path(image_path).name)
+    else:
+        image = read_image(image_path, series, series_required=series_required)
     previous = read_image(previous_mask_path) if previous_mask_path else None
     result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
                      config=config)
-    write_mask_atomic(result.mask, image, output_path)
+    if output_format == "dicom-seg":
+        from algorithm.io.dicom_seg import SegAlgorithm, write_dicom_seg  # highdicom: 0.4 s
+
+        write_dicom_seg(result.mask, image, source.files, output_path,
+                        SegAlgorithm(segmenter.name, model_version(segmenter)))
+    else:
+        write_mask_atomic(result.mask, image, output_path)
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge
         print(f"warning: {output_path.name}: {warning}", file=sys.stderr)
     return result
 
 
+def require_dicom_folder(image_path: Path) -> None:
+    """A DICOM SEG references its source instances, so only a DICOM series folder has one."""
+    if not Path(image_path).is_dir():
+        raise InputError(f"--format dicom-seg needs a DICOM series folder as the image (the SEG "
+                         f"references its source instances); {Path(image_path).name} is a file: "
+                         "write an image mask instead (--format image)")

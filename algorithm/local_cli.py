@@ -1,7 +1,9 @@
 """Command line for hospital IT and researchers: ``lesionseg segment`` and ``lesionseg batch``.
 
-Images may be MHA, NIfTI, NRRD or a DICOM series folder (read with GDCM). The batch form
-keeps going past a bad case and reports every failure at the end.
+Images may be MHA, NIfTI, NRRD or a DICOM series folder (read with GDCM); masks are written as
+an image on the scan's grid or, for a DICOM series, as a DICOM SEG that references it
+(``--format dicom-seg``). The batch form keeps going past a bad case and reports every failure
+at the end.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from pathlib import Path
 
 from algorithm.cli_support import EXIT_INPUT_ERROR, run_guarded
 from algorithm.errors import InputError
-from algorithm.inference import segment_file
+from algorithm.inference import OUTPUT_FORMATS, require_dicom_folder, segment_file
 from algorithm.io.case_folders import CLICKS_NAME, find_case_files
 from algorithm.io.images import image_suffix
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import METHOD_HELP, METHODS, make_segmenter
 from algorithm.pipeline import PipelineConfig
+
+DICOM_SUFFIX = ".dcm"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--clicks-on-boundary", action="store_true",
                         help="the six extreme clicks lie on the tumour's boundary rather than "
                         "just inside it (the reference protocol); they are moved inward first")
+    common.add_argument("--format", choices=OUTPUT_FORMATS, default="image", dest="output_format",
+                        help="image: the mask as an image file on the scan's grid (default); "
+                        "dicom-seg: a DICOM SEG (.dcm) referencing the source series, for a "
+                        "DICOM series input only")
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("segment", parents=[common], help="one image and its clicks")
     one.add_argument("image", type=Path, help="image file or DICOM series folder")
@@ -39,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="grand-challenge 'Multiple points' JSON in world mm, LPS (as DICOM, "
                      "ITK, SimpleITK and grand-challenge; 3D Slicer shows RAS: x and y negated), "
                      "or a 3D Slicer markups file (.mrk.json, either coordinate system)")
-    one.add_argument("-o", "--output", type=Path, required=True, help="mask file (.mha, .nii.gz)")
+    one.add_argument("-o", "--output", type=Path, required=True,
+                     help="mask file (.mha, .nii.gz; .dcm with --format dicom-seg)")
     one.add_argument("--previous-mask", type=Path, default=None,
                      help="mask to refine (with added clicks)")
     one.add_argument("--series", metavar="UID", default=None,
@@ -49,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("cases", type=Path,
                       help="folder of case folders, each with one image (file or DICOM folder) "
                       f"and {CLICKS_NAME} (or one .json / .mrk.json)")
-    many.add_argument("output", type=Path, help="folder for <case>.mha masks and the report")
+    many.add_argument("output", type=Path, help="folder for <case>.mha masks (<case>.dcm with "
+                      "--format dicom-seg) and the report")
     many.add_argument("--image-pattern", metavar="GLOB", default=None,
                       help="in each case folder, the image (file or DICOM folder name) to use "
                       "when there are several, e.g. '*_ct.nii.gz'; without it, of several the "
@@ -68,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _segment_one(args: argparse.Namespace) -> int:
-    if image_suffix(args.output) is None:
-        raise InputError(f"output {args.output} must end in .mha, .nii.gz, .nii or .nrrd")
+    _check_output_name(args.output, args.output_format)
+    if args.output_format == "dicom-seg":
+        require_dicom_folder(args.image)  # before the model loads
     if args.series and not args.image.is_dir():
         raise InputError(f"--series chooses among a DICOM folder's series; {args.image.name} is "
                          "not a folder")
@@ -78,10 +89,22 @@ def _segment_one(args: argparse.Namespace) -> int:
     result = segment_file(args.image, args.clicks, args.output, segmenter,
                           modality=args.modality, previous_mask_path=args.previous_mask,
                           config=_pipeline_config(args),
-                          series=(args.series,) if args.series else ())
+                          series=(args.series,) if args.series else (),
+                          output_format=args.output_format)
     print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
           f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
+
+
+def _check_output_name(output: Path, output_format: str) -> None:
+    if output_format == "dicom-seg":
+        if output.suffix.lower() != DICOM_SUFFIX:
+            raise InputError(f"output {output} of --format dicom-seg must end in {DICOM_SUFFIX}")
+    elif output.suffix.lower() == DICOM_SUFFIX:
+        raise InputError(f"output {output} is a DICOM file name: add --format dicom-seg for a "
+                         "DICOM SEG, or name an image (.mha, .nii.gz, .nii, .nrrd)")
+    elif image_suffix(output) is None:
+        raise InputError(f"output {output} must end in .mha, .nii.gz, .nii or .nrrd")
 
 
 def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
@@ -101,10 +124,11 @@ def _segment_batch(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         try:
             image, clicks = find_case_files(case, args.image_pattern)
-            out = args.output / f"{case.name}.mha"
+            suffix = DICOM_SUFFIX if args.output_format == "dicom-seg" else ".mha"
+            out = args.output / f"{case.name}{suffix}"
             result = segment_file(image, clicks, out, segmenter, modality=args.modality,
                                   config=_pipeline_config(args), series=args.series,
-                                  series_required=False)
+                                  series_required=False, output_format=args.output_format)
         except InputError as exc:
             report["failed"].append({"case": case.name, "error": str(exc)})
             print(f"[{i}/{len(cases)}] {case.name}: FAILED: {exc}", file=sys.stderr)
