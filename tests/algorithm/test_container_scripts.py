@@ -14,7 +14,9 @@ from tests.conftest import REPO_ROOT
 
 FAKE_DOCKER = r"""#!/usr/bin/env bash
 # Stands in for docker: FAKE_BUILD=fail makes the build fail as an unreachable registry does;
-# FAKE_TORCH_CUDA is what the image's torch.version.cuda prints.
+# FAKE_TORCH_CUDA is what the image's torch.version.cuda prints. Every call is logged, one line
+# each, to $FAKE_DOCKER_LOG when set.
+[[ -n "${FAKE_DOCKER_LOG:-}" ]] && { printf '%q ' "$@"; echo; } >> "$FAKE_DOCKER_LOG"
 case "$1" in
   network) exit 0 ;;
   build)
@@ -89,3 +91,22 @@ def test_an_export_with_cuda_torch_has_no_warning(repo, tmp_path):
     result = _run(repo, "export.sh", tmp_path / "export", FAKE_TORCH_CUDA="12.4")
     assert result.returncode == 0, result.stderr
     assert "WARNING" not in result.stderr
+
+
+def test_an_export_builds_and_checks_both_modes(repo, tmp_path):
+    log = tmp_path / "docker.log"
+    result = _run(repo, "export.sh", tmp_path / "export", FAKE_DOCKER_LOG=str(log))
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    builds = [c for c in calls if c.startswith("build ")]
+    assert any("--target exec" in c and "lesionseg-algorithm:latest" in c for c in builds)
+    assert any("--target invoke" in c and "lesionseg-algorithm-invoke:latest" in c
+               for c in builds)
+    saves = [c.split() for c in calls if c.startswith("save ")]
+    assert saves == [["save", "lesionseg-algorithm:latest"],
+                     ["save", "lesionseg-algorithm-invoke:latest"]]
+    checks = [c.split()[-2:] for c in calls if c.startswith("run ") and "tarfile" in c]
+    assert checks == [["lesionseg-algorithm:latest", "exec"],
+                      ["lesionseg-algorithm-invoke:latest", "invoke"]]
+    for name in ("lesionseg-algorithm.tar.gz", "lesionseg-algorithm-invoke.tar.gz"):
+        assert (tmp_path / "export" / name).is_file()
