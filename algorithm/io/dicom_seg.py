@@ -39,6 +39,10 @@ SERIES_NUMBER_OFFSET = 1000
 #: decimal strings, so exact equality is too strict, and a tenth of a voxel is unmistakable
 GRID_TOLERANCE_VOXELS = 0.1
 ORIENTATION_TOLERANCE = 1e-3
+#: what a SEG copies or derives from its sources (Type 1 in the CT and MR image IODs)
+REQUIRED_SOURCE_ATTRIBUTES = ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID",
+                              "SeriesInstanceUID", "FrameOfReferenceUID", "ImagePositionPatient",
+                              "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,10 @@ def source_slice_indices(image: sitk.Image, sources: Sequence[pydicom.Dataset]) 
     indices = []
     for ds in sources:
         what = f"source instance {ds.get('SOPInstanceUID', '?')}"
+        missing = [name for name in REQUIRED_SOURCE_ATTRIBUTES if not ds.get(name)]
+        if missing:
+            raise InputError(f"cannot write DICOM SEG: {what} lacks {', '.join(missing)}, which "
+                             "a SEG needs from its source images")
         orientation = np.asarray(ds.ImageOrientationPatient, dtype=float)
         if not (np.allclose(orientation[:3], direction[:, 0], atol=ORIENTATION_TOLERANCE)
                 and np.allclose(orientation[3:], direction[:, 1], atol=ORIENTATION_TOLERANCE)):

@@ -180,3 +180,17 @@ def test_frames_follow_positions_not_the_order_files_are_given(dicom_case, tmp_p
     frames = seg.get_pixels_by_source_instance(list(slice_of), segment_numbers=[1])[..., 0]
     for uid, frame in zip(slice_of, frames):
         np.testing.assert_array_equal(frame, truth[slice_of[uid]], err_msg=uid)
+
+
+def test_a_source_without_a_frame_of_reference_is_refused(tmp_path):
+    """GDCM-written test series (tests.algorithm.dicom.write_dicom_series) lack it, as some
+    anonymisers' output does: a one-line InputError, not highdicom's ValueError."""
+    from tests.algorithm.dicom import write_dicom_series
+
+    image, truth = box_phantom()
+    write_dicom_series(image, tmp_path / "series")
+    series = read_dicom_series(tmp_path / "series")
+    with pytest.raises(InputError, match="lacks FrameOfReferenceUID"):
+        write_dicom_seg(truth, series.image, series.files, tmp_path / "mask.dcm",
+                        SegAlgorithm("classical", "classical"))
+    assert not (tmp_path / "mask.dcm").exists()
