@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from algorithm.errors import InputError
 from algorithm.io.grand_challenge import locate_inputs
-from algorithm.io.previous_mask import read_previous_mask
+from algorithm.io.previous_mask import binary_mask, distinct_values, read_previous_mask
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.platform_case import process_case
 from algorithm.prompts import Clicks
@@ -177,3 +177,32 @@ def test_a_bad_previous_mask_fails_the_case_without_output(case):
     with pytest.raises(InputError, match="not binary"):
         process_case(locate_inputs(root), tmp / "out", GeodesicSegmenter())
     assert not (tmp / "out").exists()
+
+
+@pytest.mark.parametrize("values, pixel, kept", [
+    ((0, 1), sitk.sitkUInt8, True), ((0,), sitk.sitkUInt8, True),
+    ((0, 255), sitk.sitkUInt8, False), ((0, 1), sitk.sitkInt16, False),
+    ((0.0, 1.0), sitk.sitkFloat32, False),
+])
+def test_binary_masks_become_uint8_zero_one_without_a_copy_when_they_are(values, pixel, kept):
+    """A uint8 0/1 mask is returned as it is (a large CT's previous mask is 1 GB); others are
+    converted, with the same values as a numpy comparison and the same grid."""
+    array = np.zeros((5, 6, 7))
+    array[1:3, 2:4, 3:6] = values[-1]
+    mask = sitk.Cast(sitk.GetImageFromArray(array), pixel)
+    mask.SetSpacing((0.7, 0.9, 3.0))
+    mask.SetOrigin((1.0, -2.0, 3.0))
+    np.testing.assert_array_equal(distinct_values(mask, slab=2), np.unique(array))
+    out = binary_mask(mask, "previous segmentation")
+    assert (out is mask) is kept
+    assert out.GetPixelID() == sitk.sitkUInt8
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(out), (array != 0).astype(np.uint8))
+    assert out.GetSpacing() == mask.GetSpacing() and out.GetOrigin() == mask.GetOrigin()
+
+
+def test_non_binary_values_are_found_slab_by_slab():
+    array = np.zeros((9, 4, 4), np.uint8)
+    array[8, 0, 0] = 2  # in the last slab only
+    array[0, 0, 0] = 1
+    with pytest.raises(InputError, match="3 distinct values"):
+        binary_mask(sitk.GetImageFromArray(array), "previous segmentation")
