@@ -9,7 +9,7 @@ from typing import Literal
 
 from algorithm.errors import InputError
 from algorithm.io.dicom import read_dicom_series
-from algorithm.io.images import read_image, validate_volume, write_mask_atomic
+from algorithm.io.images import ImageGrid, read_image, validate_volume, write_mask_atomic
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import model_version
 from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
@@ -47,13 +47,16 @@ def segment_file(
     previous = read_image(previous_mask_path) if previous_mask_path else None
     result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
                      config=config)
+    del previous
     if output_format == "dicom-seg":
         from algorithm.io.dicom_seg import SegAlgorithm, write_dicom_seg  # highdicom: 0.4 s
 
         write_dicom_seg(result.mask, image, source.files, output_path,
                         SegAlgorithm(segmenter.name, model_version(segmenter)))
     else:
-        write_mask_atomic(result.mask, image, output_path)
+        grid = ImageGrid.of(image)
+        del image  # only the grid is needed now: free a large scan before its mask is built
+        write_mask_atomic(result.mask, grid, output_path)
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge
         print(f"warning: {output_path.name}: {warning}", file=sys.stderr)
     return result

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from algorithm.io.case_outputs import write_case_outputs
 from algorithm.io.grand_challenge import CaseInputs
-from algorithm.io.images import read_image
+from algorithm.io.images import ImageGrid, read_image
 from algorithm.io.previous_mask import read_previous_mask
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import model_version
@@ -42,7 +42,9 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
     previous = (read_previous_mask(inputs.previous_segmentation, image)
                 if inputs.previous_segmentation is not None else None)
     result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous)
-    written = write_case_outputs(Path(output_dir), inputs.image, image, result,
+    grid = ImageGrid.of(image)
+    del image, previous  # only the grid is needed now: free a large scan before its mask is built
+    written = write_case_outputs(Path(output_dir), inputs.image, grid, result,
                                  method=segmenter.name, version=model_version(segmenter),
                                  write_probability=write_probability)
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge

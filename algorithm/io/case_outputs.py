@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from algorithm.errors import InputError
 from algorithm.io.atomic import StagedOutputs, write_image_file, write_json_file
 from algorithm.io.grand_challenge import output_mask_path
-from algorithm.io.images import mask_image
+from algorithm.io.images import ImageGrid, mask_image
 from algorithm.measurements import LesionMeasurements, measure_lesion, recist_axes_value
 from algorithm.pipeline import SegmentationResult
 
@@ -74,13 +74,14 @@ def lesion_report(result: SegmentationResult, image: sitk.Image, *, method: str,
     )
 
 
-def write_case_outputs(output_dir: Path, image_path: Path, image: sitk.Image,
+def write_case_outputs(output_dir: Path, image_path: Path, image: sitk.Image | ImageGrid,
                        result: SegmentationResult, *, method: str, version: str,
                        write_probability: bool = False) -> list[Path]:
-    """Compute every output of the case, then write them all or none; returns the paths."""
-    report = lesion_report(result, image, method=method, version=version)
+    """Compute every output of the case, then write them all or none; returns the paths.
+    ``image``: the scan, or only its grid (``ImageGrid``), which is all the outputs use."""
+    mask = mask_image(result.mask, image)  # the mask image carries the grid from here on
+    report = lesion_report(result, mask, method=method, version=version)
     axes = recist_axes_value(report.measurements)
-    mask = mask_image(result.mask, image)
     mask_path = output_mask_path(output_dir, image_path)
     with StagedOutputs(output_dir) as staged:
         staged.add(mask_path, lambda tmp: write_image_file(mask, tmp), ".mha", what="mask")
@@ -88,7 +89,7 @@ def write_case_outputs(output_dir: Path, image_path: Path, image: sitk.Image,
                    lambda tmp: write_json_file(report.model_dump(mode="json"), tmp), ".json")
         staged.add(RECIST_AXES_FILE, lambda tmp: write_json_file(axes, tmp), ".json")
         if write_probability:
-            probability = _probability_image(result, image)
+            probability = _probability_image(result, mask)
             staged.add(Path(PROBABILITY_DIR) / mask_path.name,
                        lambda tmp: write_image_file(probability, tmp), ".mha",
                        what="probability map")

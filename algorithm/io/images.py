@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -88,14 +89,38 @@ def validate_volume(image: sitk.Image, label: str = "image") -> sitk.Image:
     return image
 
 
-def mask_image(mask: np.ndarray, reference: sitk.Image) -> sitk.Image:
-    """A uint8 (z, y, x) mask as an image on ``reference``'s grid."""
-    out = sitk.GetImageFromArray(np.ascontiguousarray(mask, dtype=np.uint8))
-    out.CopyInformation(reference)
-    return out
+@dataclass(frozen=True)
+class ImageGrid:
+    """An image's voxel grid (size, spacing, origin, direction) without its voxels: all that the
+    outputs need of a scan once it is segmented, so that a large scan's voxels (2 GB for a
+    1024 x 1024 x 1000 CT) can be freed before its full-size mask image is built."""
+
+    size: tuple[int, ...]
+    spacing: tuple[float, ...]
+    origin: tuple[float, ...]
+    direction: tuple[float, ...]
+
+    @classmethod
+    def of(cls, image: sitk.Image) -> "ImageGrid":
+        return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+    def place(self, image: sitk.Image) -> sitk.Image:
+        """Give ``image`` (of this size) this grid's geometry, as ``CopyInformation`` does."""
+        if image.GetSize() != self.size:
+            raise ValueError(f"image size {image.GetSize()} is not the grid's {self.size}")
+        image.SetSpacing(self.spacing)
+        image.SetOrigin(self.origin)
+        image.SetDirection(self.direction)
+        return image
 
 
-def write_mask_atomic(mask: np.ndarray, reference: sitk.Image, path: Path) -> Path:
+def mask_image(mask: np.ndarray, reference: sitk.Image | ImageGrid) -> sitk.Image:
+    """A uint8 (z, y, x) mask as an image on ``reference``'s grid (an image, or its grid alone)."""
+    grid = reference if isinstance(reference, ImageGrid) else ImageGrid.of(reference)
+    return grid.place(sitk.GetImageFromArray(np.ascontiguousarray(mask, dtype=np.uint8)))
+
+
+def write_mask_atomic(mask: np.ndarray, reference: sitk.Image | ImageGrid, path: Path) -> Path:
     """Write a uint8 mask on ``reference``'s grid, compressed, via a temporary name and rename.
 
     A crash or a kill mid-write leaves at most a hidden temporary file, never a truncated mask

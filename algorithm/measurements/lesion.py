@@ -71,7 +71,8 @@ def measure_lesion(mask_zyx: np.ndarray, image: sitk.Image) -> LesionMeasurement
 
     Only ``image``'s geometry is used (size, spacing, origin, direction cosines).
     """
-    mask = np.asarray(mask_zyx) != 0
+    mask = np.asarray(mask_zyx)  # compared with 0 only inside the lesion's box: a full-size
+    # boolean copy of a 1024 x 1024 x 1000 mask would cost 1 GB
     if image.GetDimension() != 3:
         raise ValueError(f"a 3D image is needed, got {image.GetDimension()} dimensions")
     grid_shape = tuple(int(n) for n in reversed(image.GetSize()))
@@ -87,7 +88,7 @@ def measure_lesion(mask_zyx: np.ndarray, image: sitk.Image) -> LesionMeasurement
     # Crop once to the lesion's box: every measurement below is translation invariant except the
     # slice index and the end points, which are shifted back.
     box = bounding_box(mask)
-    lesion = mask[box]
+    lesion = mask[box] != 0
     offset = np.array([s.start for s in box], dtype=float)
     recist = axial_diameters(lesion, spacing, axial_axis=slice_axis)
     assert recist.slice_index is not None and recist.long_ends_index is not None
