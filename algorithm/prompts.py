@@ -79,11 +79,12 @@ class Clicks:
         return {"type": "Multiple points", "points": points, "version": {"major": 1, "minor": 0}}
 
 
-def parse_clicks(data: object) -> Clicks:
+def parse_clicks(data: object, *, require_positive: bool = True) -> Clicks:
     """Validate a decoded JSON value and split it into positive and negative clicks.
 
     A point without a name counts as a tumour click (the platform allows unnamed points); any
     name other than ``tumor`` or ``background`` is rejected rather than guessed.
+    ``require_positive=False``: corrective clicks added to earlier ones may all be background.
     """
     try:
         value = MultiplePoints.model_validate(data)
@@ -103,7 +104,7 @@ def parse_clicks(data: object) -> Clicks:
                 f"invalid clicks JSON at 'points.{i}.name': {name!r} is neither 'tumor' nor "
                 "'background'"
             )
-    if not positive:
+    if require_positive and not positive:
         raise InputError("clicks JSON has no positive ('tumor') click: at least one is needed")
     return Clicks.from_points(positive, negative)
 
