@@ -36,6 +36,18 @@ def box_phantom(shape=(24, 64, 56), lo=(8, 20, 18), hi=(16, 44, 40), **geometry)
     return make_image(values.astype(np.int16), **geometry), mask
 
 
+def two_box_phantom(**geometry):
+    """Two separate bright boxes of the same intensity; returns (image, first, second masks)."""
+    image, first = box_phantom(lo=(2, 8, 6), hi=(8, 24, 20), **geometry)
+    array = sitk.GetArrayFromImage(image)
+    second = np.zeros_like(first)
+    second[14:22, 36:58, 30:50] = 1
+    array[second.astype(bool)] = 120
+    both = sitk.GetImageFromArray(array)
+    both.CopyInformation(image)
+    return both, first, second
+
+
 def extreme_clicks(image: sitk.Image, mask: np.ndarray, inward=(1, 3, 3)) -> np.ndarray:
     """Six world-coordinate clicks just inside the mask's extremes, mapped with SimpleITK."""
     coords = np.argwhere(mask)

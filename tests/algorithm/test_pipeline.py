@@ -9,7 +9,9 @@ from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.phantom import make_phantom
 from algorithm.pipeline import PipelineConfig, segment
 from algorithm.prompts import Clicks
-from tests.algorithm.helpers import OBLIQUE_FLIPPED, PERMUTED, box_phantom, dice, extreme_clicks
+from tests.algorithm.helpers import (
+    OBLIQUE_FLIPPED, PERMUTED, box_phantom, dice, extreme_clicks, two_box_phantom,
+)
 
 GEOMETRIES = [
     pytest.param(dict(direction=OBLIQUE_FLIPPED, spacing_xyz=(0.7, 0.9, 3.0)), id="oblique"),
@@ -30,13 +32,7 @@ def test_box_lesion_found_on_the_input_grid(geometry):
 
 def test_clicks_on_a_different_box_segment_that_box():
     """Two boxes: six clicks on the second one must give the second one, not the first."""
-    image, first = box_phantom(lo=(2, 8, 6), hi=(8, 24, 20))
-    array = sitk.GetArrayFromImage(image)
-    second = np.zeros_like(first)
-    second[14:22, 36:58, 30:50] = 1
-    array[second.astype(bool)] = 120
-    moved = sitk.GetImageFromArray(array)
-    moved.CopyInformation(image)
+    moved, first, second = two_box_phantom()
     result = segment(moved, Clicks.from_points(extreme_clicks(moved, second)), GeodesicSegmenter())
     assert dice(result.mask, second) > 0.9 and not (result.mask & first).any()
 
