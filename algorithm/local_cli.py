@@ -1,9 +1,9 @@
-"""Command line for hospital IT and researchers: ``lesionseg segment`` and ``lesionseg batch``.
+"""Command line for hospital IT and researchers: ``lesionseg segment``, ``batch`` and ``serve``.
 
 Images may be MHA, NIfTI, NRRD or a DICOM series folder (read with GDCM); masks are written as
 an image on the scan's grid or, for a DICOM series, as a DICOM SEG that references it
 (``--format dicom-seg``). The batch form keeps going past a bad case and reports every failure
-at the end.
+at the end. ``serve`` is a local HTTP server for viewers (``algorithm.server``, docs/serve.md).
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ DICOM_SUFFIX = ".dcm"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lesionseg", description=__doc__.splitlines()[0])
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--method", choices=METHODS, default="auto", help=METHOD_HELP)
-    common.add_argument("--weights", type=Path, default=None)
-    common.add_argument("--modality", choices=("CT", "MR"), default=None)
-    common.add_argument("--device", default=None)
-    common.add_argument("--clicks-on-boundary", action="store_true",
-                        help="the six extreme clicks lie on the tumour's boundary rather than "
-                        "just inside it (the reference protocol); they are moved inward first")
+    model = argparse.ArgumentParser(add_help=False)  # every command that segments
+    model.add_argument("--method", choices=METHODS, default="auto", help=METHOD_HELP)
+    model.add_argument("--weights", type=Path, default=None)
+    model.add_argument("--modality", choices=("CT", "MR"), default=None)
+    model.add_argument("--device", default=None)
+    model.add_argument("--clicks-on-boundary", action="store_true",
+                       help="the six extreme clicks lie on the tumour's boundary rather than "
+                       "just inside it (the reference protocol); they are moved inward first")
+    common = argparse.ArgumentParser(add_help=False, parents=[model])
     common.add_argument("--format", choices=OUTPUT_FORMATS, default="image", dest="output_format",
                         help="image: the mask as an image file on the scan's grid (default); "
                         "dicom-seg: a DICOM SEG (.dcm) referencing the source series, for a "
@@ -67,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("--series", metavar="UID", action="append", default=[],
                       help="may repeat: a case whose DICOM folder holds several series reads "
                       "the one of these SeriesInstanceUIDs it holds")
+    server = sub.add_parser("serve", parents=[model],
+                            help="a local HTTP server for viewers: sessions, clicks, masks")
+    from algorithm.server.options import add_serve_arguments
+
+    add_serve_arguments(server)
     return parser
 
 
@@ -74,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "segment":
         return run_guarded(lambda: _segment_one(args))
+    if args.command == "serve":
+        from algorithm.server.run import serve  # FastAPI and uvicorn load only for the server
+
+        return run_guarded(lambda: serve(args))
     return run_guarded(lambda: _segment_batch(args))
 
 

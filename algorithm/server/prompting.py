@@ -1,0 +1,68 @@
+"""One prompt on one lesion: from its state before to its state after, through the pipeline that
+every entry point runs (``algorithm.pipeline.segment_prepared``), so a click sent to the server
+gives the mask ``lesionseg segment`` gives for the same clicks.
+
+Pure apart from the segmenter: the caller commits the new state only when this returns, so a
+failure leaves the lesion as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from algorithm.errors import InputError
+from algorithm.measurements import LesionMeasurements, measure_lesion
+from algorithm.methods.base import Segmenter
+from algorithm.pipeline import PipelineConfig, PreparedImage, segment_prepared
+from algorithm.prompts import Clicks, parse_clicks
+from algorithm.server.mask_codec import StoredMask
+from algorithm.server.schemas import ClicksPrompt, RefinePrompt
+
+NO_CLICKS = Clicks.from_points(np.zeros((0, 3)))
+
+
+@dataclass(frozen=True)
+class LesionState:
+    """A lesion after some step: the clicks its mask was made from, the mask, what was measured."""
+
+    clicks: Clicks
+    mask: StoredMask
+    measurements: LesionMeasurements
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.mask.voxels == 0 and len(self.clicks.positive) == 0
+
+
+def empty_state(image: sitk.Image) -> LesionState:
+    shape = tuple(int(n) for n in reversed(image.GetSize()))
+    return LesionState(NO_CLICKS, StoredMask.empty(shape),
+                       measure_lesion(np.zeros(shape, bool), image))
+
+
+def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksPrompt | RefinePrompt,
+                 segmenter: Segmenter, config: PipelineConfig) -> LesionState:
+    """The lesion's state after ``prompt``; ``InputError`` for clicks that cannot be used."""
+    if isinstance(prompt, ClicksPrompt):
+        clicks, previous = parse_clicks(prompt.points), None
+    elif isinstance(prompt, RefinePrompt):
+        added = parse_clicks(prompt.points, require_positive=False)
+        clicks = Clicks.from_points(np.vstack([state.clicks.positive, added.positive]),
+                                    np.vstack([state.clicks.negative, added.negative]))
+        if len(clicks.positive) == 0:
+            raise InputError("a refinement needs a tumour click: this lesion has none yet, so "
+                             "send its clicks first (prompt type 'clicks')")
+        previous = state.mask.to_image(prepared.image) if state.mask.voxels else None
+    else:  # the schema admits no other kind; a new kind must be handled here
+        raise TypeError(f"unhandled prompt kind {type(prompt).__name__}")
+    result = segment_prepared(prepared, clicks, segmenter, previous_mask=previous, config=config)
+    region = result.region or tuple(slice(0, n) for n in result.mask.shape)
+    mask = StoredMask.from_region(result.mask[region], tuple(s.start for s in region),
+                                  result.mask.shape)
+    return LesionState(clicks, mask, measure_lesion(result.mask, prepared.image),
+                       tuple(result.warnings))
+

@@ -1,0 +1,148 @@
+"""What the server's clients send and receive: the models behind its OpenAPI schema.
+
+Prompts are a union discriminated by ``type``: a later kind (scribble, outline, box, RECIST
+line) is a new member, so clients that send today's kinds keep working. Coordinates are world
+millimetres in LPS, as in the platform's "Multiple points"; voxel indices are ITK's (i, j, k),
+the order 3D Slicer calls IJK.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from algorithm.measurements import LesionMeasurements
+from algorithm.prompts import MultiplePoints
+
+Triple = tuple[float, float, float]
+IndexTriple = tuple[int, int, int]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClicksPrompt(_Strict):
+    """Segment the lesion afresh from these clicks: its earlier clicks and mask are set aside
+    (undo brings them back). The same clicks give the same mask as ``lesionseg segment`` and
+    the platform."""
+
+    type: Literal["clicks"]
+    points: MultiplePoints = Field(
+        description="grand-challenge 'Multiple points', world mm LPS; points named 'tumor' "
+        "(or unnamed) and 'background'; at least one tumour click")
+
+
+class RefinePrompt(_Strict):
+    """Correct the lesion: these clicks are added to its clicks and its current mask is the
+    previous mask (``lesionseg segment --previous-mask`` with all the clicks so far). The
+    added clicks may all be background ones."""
+
+    type: Literal["refine"]
+    points: MultiplePoints = Field(
+        description="the clicks to add, grand-challenge 'Multiple points', world mm LPS")
+
+
+Prompt = Annotated[Union[ClicksPrompt, RefinePrompt], Field(discriminator="type")]
+
+
+class FromPathRequest(_Strict):
+    """An image the server reads from its own disk, inside a folder it was started with
+    (``--allow-dir``)."""
+
+    path: str = Field(min_length=1, max_length=4096,
+                      description="absolute, or relative to the first --allow-dir: an image "
+                      "file (.mha, .mhd, .nii, .nii.gz, .nrrd, .nhdr) or a DICOM series folder")
+    series: str | None = Field(default=None, max_length=128,
+                               description="SeriesInstanceUID, when the folder holds several")
+    modality: Literal["CT", "MR"] | None = Field(
+        default=None, description="overrides the header and the intensity test")
+
+
+class NewLesion(_Strict):
+    name: str | None = Field(default=None, max_length=200, description="a label for the user")
+
+
+class ImageGeometry(BaseModel):
+    """The session image's grid, as ITK has it (x, y, z order; direction row-major)."""
+
+    size: IndexTriple
+    spacing: Triple
+    origin: Triple
+    direction: tuple[float, float, float, float, float, float, float, float, float]
+    pixel_type: str
+
+
+class EncodedMask(BaseModel):
+    """A uint8 mask (0/1) on the session image's grid, as its bounding box.
+
+    ``data`` is base64 of the zlib stream of the box's ``box_size`` voxels in C order over
+    (k, j, i), i.e. i (x) varies fastest: numpy ``reshape(box_size[::-1])``. The box's first
+    voxel is at index ``box_start`` (i, j, k); every voxel outside the box is 0. An empty mask
+    has ``box_size`` (0, 0, 0) and no data bytes."""
+
+    encoding: Literal["zlib-base64"] = "zlib-base64"
+    image_size: IndexTriple
+    box_start: IndexTriple
+    box_size: IndexTriple
+    voxels: int = Field(ge=0, description="foreground voxels")
+    data: str
+
+
+class LesionInfo(BaseModel):
+    id: int = Field(description="unique in its session, never reused")
+    name: str | None
+    step: int = Field(ge=0, description="how many steps undo can go back (0: none left)")
+    clicks: MultiplePoints = Field(description="every click the current mask was made from")
+    voxels: int = Field(ge=0)
+    measurements: LesionMeasurements
+    recist_axes: dict = Field(
+        description="the RECIST axes as grand-challenge 'Multiple distance measurements'")
+    warnings: list[str] = Field(description="why the mask looks implausible for its clicks")
+
+    @field_serializer("clicks")
+    def _platform_json(self, clicks: MultiplePoints) -> dict:
+        """As the platform writes it: no null keys, integer version numbers."""
+        value = clicks.model_dump(exclude_none=True)
+        value["version"] = {k: int(v) for k, v in value["version"].items()}
+        return value
+
+
+class LesionResult(LesionInfo):
+    """A lesion's new state after a prompt, an undo or a reset, with its mask."""
+
+    mask: EncodedMask
+    seconds: float = Field(description="server time for this request")
+
+
+class SessionInfo(BaseModel):
+    id: str
+    source: str = Field(description="the uploaded file's name or the path read")
+    modality: Literal["CT", "MR"]
+    image: ImageGeometry
+    method: str = Field(description="the segmenter that runs (e.g. network)")
+    expires_after_idle_s: float
+    lesions: list[LesionInfo]
+
+
+class SessionSummary(BaseModel):
+    id: str
+    source: str
+    modality: Literal["CT", "MR"]
+    lesions: int
+    idle_s: float
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    method: str
+    sessions: int
+    max_sessions: int
+    max_upload_mb: float
+    token_required: bool
+
+
+class ErrorMessage(BaseModel):
+    detail: str = Field(description="one line, for a person")
