@@ -199,20 +199,33 @@ def _crop_to_grid(crop: sitk.Image, grid: ModelGrid, image: sitk.Image,
     return sitk.GetArrayFromImage(out)
 
 
-def mask_to_grid(mask: sitk.Image, grid: ModelGrid, like: sitk.Image | None = None) -> np.ndarray:
+def mask_to_grid(mask: sitk.Image | np.ndarray, grid: ModelGrid,
+                 like: sitk.Image | None = None) -> np.ndarray:
     """A binary mask on the model grid: nonzero voxels, block-averaged and linearly resampled
     like the image, then cut at 0.5. Training targets and the previous mask at inference both
     come from here, so the network is refined on masks shaped like those it learnt from.
-    ``like``: an image whose geometry the mask shares (default: the mask's own).
+    ``like``: an image whose geometry the mask shares (default: the mask's own; needed for a
+    (z, y, x) array).
 
     Only the region the grid reads is converted to a float fraction (a whole 512^3 mask would
     cost a second): the crop gets the geometry a crop of ``like`` would have, so the result is
     the same as resampling the whole converted mask."""
-    like = mask if like is None else like
-    if mask.GetSize() != like.GetSize():
-        raise ValueError(f"mask size {mask.GetSize()} differs from its image's {like.GetSize()}")
-    start_xyz, size_xyz = _source_region(like, grid)
-    crop = sitk.Cast(sitk.RegionOfInterest(mask, size_xyz, start_xyz) != 0, sitk.sitkFloat32)
+    if isinstance(mask, np.ndarray):
+        if like is None:
+            raise ValueError("a mask given as an array needs the image it lies on (like=)")
+        size_xyz = tuple(int(n) for n in mask.shape[::-1])
+    else:
+        like = mask if like is None else like
+        size_xyz = mask.GetSize()
+    if tuple(size_xyz) != tuple(like.GetSize()):
+        raise ValueError(f"mask size {size_xyz} differs from its image's {like.GetSize()}")
+    start_xyz, crop_xyz = _source_region(like, grid)
+    if isinstance(mask, np.ndarray):
+        region = tuple(slice(a, a + n) for a, n in zip(start_xyz[::-1], crop_xyz[::-1]))
+        crop = sitk.GetImageFromArray((mask[region] != 0).astype(np.float32))
+    else:
+        crop = sitk.Cast(sitk.RegionOfInterest(mask, crop_xyz, start_xyz) != 0,
+                         sitk.sitkFloat32)
     crop.SetSpacing(like.GetSpacing())
     crop.SetDirection(like.GetDirection())
     crop.SetOrigin(like.TransformIndexToPhysicalPoint(start_xyz))

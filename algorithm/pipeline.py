@@ -117,10 +117,11 @@ def segment_prepared(
     clicks: Clicks,
     segmenter: Segmenter,
     *,
-    previous_mask: sitk.Image | None = None,
+    previous_mask: sitk.Image | np.ndarray | None = None,
     config: PipelineConfig = PipelineConfig(),
 ) -> SegmentationResult:
-    """``segment`` on an image prepared once (``PreparedImage``), for many prompts."""
+    """``segment`` on an image prepared once (``PreparedImage``), for many prompts; the previous
+    mask may be a (z, y, x) array on the image's grid (no whole-image copy)."""
     image, modality = prepared.image, prepared.modality
     shape, spacing = shape_zyx(image), spacing_zyx(image)
     if len(clicks.positive) == 0:
@@ -180,10 +181,12 @@ def _grow(box: Box, touching: np.ndarray, shape: np.ndarray, fraction: float) ->
     return Box(lo=np.maximum(lo, -0.5), hi=np.minimum(hi, np.asarray(shape) - 0.5))
 
 
-def _previous_on_grid(previous: sitk.Image | None, grid: ModelGrid, image: sitk.Image):
+def _previous_on_grid(previous: sitk.Image | np.ndarray | None, grid: ModelGrid,
+                      image: sitk.Image):
     """The previous mask on the grid exactly as training built its targets."""
     if previous is None:
         return None
-    if previous.GetSize() != image.GetSize():
+    size = previous.shape[::-1] if isinstance(previous, np.ndarray) else previous.GetSize()
+    if tuple(size) != tuple(image.GetSize()):
         raise InputError("the previous mask does not have the image's size")
     return mask_to_grid(previous, grid, like=image).astype(np.float32)

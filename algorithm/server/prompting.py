@@ -56,7 +56,7 @@ def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksProm
         if len(clicks.positive) == 0:
             raise InputError("a refinement needs a tumour click: this lesion has none yet, so "
                              "send its clicks first (prompt type 'clicks')")
-        previous = state.mask.to_image(prepared.image) if state.mask.voxels else None
+        previous = state.mask.to_array() if state.mask.voxels else None
     else:  # the schema admits no other kind; a new kind must be handled here
         raise TypeError(f"unhandled prompt kind {type(prompt).__name__}")
     result = segment_prepared(prepared, clicks, segmenter, previous_mask=previous, config=config)

@@ -1,5 +1,6 @@
 """The shortcuts the interactive server relies on give exactly what the plain computation gives:
-the previous mask converted only where the grid reads it, the clean-up run on the lesion's box,
+the previous mask converted only where the grid reads it (from an image or an array), the
+clean-up run on the lesion's box,
 and a prepared image whose cached model-grid inputs serve several prompts."""
 
 import numpy as np
@@ -39,6 +40,7 @@ def test_mask_to_grid_equals_converting_the_whole_mask(geometry, grid_size):
     fast = mask_to_grid(mask, grid, like=image)
     assert fast.any() and not fast.all()
     np.testing.assert_array_equal(fast, _whole_mask_to_grid(mask, grid, image))
+    np.testing.assert_array_equal(mask_to_grid(truth * 255, grid, like=image), fast)  # an array
 
 
 def _blobs(rng: np.random.Generator, shape=(20, 24, 28)) -> np.ndarray:
