@@ -10,48 +10,34 @@ Slicer markups file (``*.mrk.json``) is read too, through its own coordinate sys
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from algorithm.errors import InputError
+from algorithm.prompts.common import (
+    NEGATIVE_NAMES, POSITIVE_NAMES, PlatformModel, Probability, Version, WorldPoint, is_tumour,
+    read_json_file, validate,
+)
 
-POSITIVE_NAMES = frozenset({"tumor"})
-NEGATIVE_NAMES = frozenset({"background"})
-
-_NonNegativeInt = Annotated[float, Field(ge=0, multiple_of=1.0)]
-
-
-class Version(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
-    major: _NonNegativeInt
-    minor: _NonNegativeInt
+__all__ = ["NEGATIVE_NAMES", "POSITIVE_NAMES", "Clicks", "MultiplePoints", "PointObject",
+           "Version", "parse_clicks", "read_clicks"]
 
 
-class PointObject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    point: Annotated[list[float], Field(min_length=3, max_length=3)]
+class PointObject(PlatformModel):
+    """``point-object``: ``point`` required; ``name``, ``type`` and ``probability`` optional."""
+
+    point: WorldPoint
     name: str | None = None
     type: Literal["Point"] | None = None
-    probability: Annotated[float, Field(ge=0, le=1)] | None = None
-
-    @field_validator("point")
-    @classmethod
-    def _finite(cls, value: list[float]) -> list[float]:
-        if not all(math.isfinite(v) for v in value):
-            raise ValueError("coordinates must be finite numbers (no NaN or Infinity)")
-        return value
+    probability: Probability | None = None
 
 
-class MultiplePoints(BaseModel):
-    """grand-challenge kind "Multiple points"."""
+class MultiplePoints(PlatformModel):
+    """grand-challenge kind "Multiple points" (``MPOI``)."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["Multiple points"]
     points: list[PointObject]
     version: Version
@@ -86,24 +72,10 @@ def parse_clicks(data: object, *, require_positive: bool = True) -> Clicks:
     name other than ``tumor`` or ``background`` is rejected rather than guessed.
     ``require_positive=False``: corrective clicks added to earlier ones may all be background.
     """
-    try:
-        value = MultiplePoints.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(_one_line(p) for p in first["loc"]) or "<root>"
-        raise InputError(f"invalid clicks JSON at '{where}': {first['msg']}") from None
+    value = validate(MultiplePoints, data, "clicks")
     positive, negative = [], []
     for i, p in enumerate(value.points):
-        name = p.name if p.name is not None else "tumor"
-        if name in POSITIVE_NAMES:
-            positive.append(p.point)
-        elif name in NEGATIVE_NAMES:
-            negative.append(p.point)
-        else:
-            raise InputError(
-                f"invalid clicks JSON at 'points.{i}.name': {name!r} is neither 'tumor' nor "
-                "'background'"
-            )
+        (positive if is_tumour(p.name, f"points.{i}", "clicks") else negative).append(p.point)
     if require_positive and not positive:
         raise InputError("clicks JSON has no positive ('tumor') click: at least one is needed")
     return Clicks.from_points(positive, negative)
@@ -111,29 +83,8 @@ def parse_clicks(data: object, *, require_positive: bool = True) -> Clicks:
 
 def read_clicks(path: Path) -> Clicks:
     """Clicks from a grand-challenge "Multiple points" JSON or a 3D Slicer ``.mrk.json``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read clicks file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"clicks file {Path(path).name} is not UTF-8 text, so not the JSON "
-                         "that is needed") from None
-    try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise InputError(f"clicks file {Path(path).name} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise InputError(f"clicks file {Path(path).name} is not valid clicks JSON: it is nested "
-                         "too deeply") from None
+    data = read_json_file(path, "clicks")
     from algorithm.slicer_markups import is_slicer_markups, parse_slicer_markups  # uses Clicks
 
     return parse_slicer_markups(data) if is_slicer_markups(data) else parse_clicks(data)
 
-
-def _one_line(key: object) -> str:
-    """A key from the input as an error shows it: control characters escaped, one line."""
-    return json.dumps(key, ensure_ascii=False)[1:-1] if isinstance(key, str) else str(key)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed in JSON")
