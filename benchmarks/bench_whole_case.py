@@ -31,7 +31,8 @@ from algorithm.prompts import Clicks  # noqa: E402
 
 
 def make_large_ct(folder: Path, shape=(300, 512, 512), spacing=(1.5, 0.8, 0.8),
-                  radius_mm=50.0) -> None:
+                  radius_mm=50.0) -> np.ndarray:
+    """Writes the case into ``folder``; returns the lesion's (z, y, x) mask."""
     rng = np.random.default_rng(0)
     z, y, x = (np.arange(n, dtype=np.float32) for n in shape)
     cy, cx = (shape[1] - 1) / 2, (shape[2] - 1) / 2
@@ -58,6 +59,7 @@ def make_large_ct(folder: Path, shape=(300, 512, 512), spacing=(1.5, 0.8, 0.8),
             points.append(p)
     clicks = Clicks.from_points(index_to_world(image, np.asarray(points)))
     (folder / "lesion-clicks.json").write_text(json.dumps(clicks.to_multiple_points()))
+    return lesion
 
 
 def run_once(case: Path, output: Path, method: str) -> tuple[float, float]:
