@@ -7,6 +7,7 @@ import numpy as np
 from scipy import ndimage
 
 from algorithm.guidance.encoding import seed_mask
+from algorithm.measurements.bounding_box import bounding_box
 
 
 def keep_clicked_components(mask: np.ndarray, clicks: np.ndarray) -> np.ndarray:
@@ -61,11 +62,7 @@ def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
 
 def _padded_box(mask: np.ndarray, pad: int = 1) -> tuple[slice, ...] | None:
     """The mask's bounding box grown by ``pad`` voxels (clamped to the array); None if empty."""
-    box = []
-    for axis in range(mask.ndim):
-        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        if present.size == 0:
-            return None
-        box.append(slice(max(int(present[0]) - pad, 0),
-                         min(int(present[-1]) + 1 + pad, mask.shape[axis])))
-    return tuple(box)
+    if not mask.any():
+        return None
+    return tuple(slice(max(s.start - pad, 0), min(s.stop + pad, n))
+                 for s, n in zip(bounding_box(mask), mask.shape))

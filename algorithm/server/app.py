@@ -44,7 +44,7 @@ from algorithm.preprocessing import Modality
 from algorithm.prompts import MultiplePoints
 from algorithm.server.limits import BodyLimit
 from algorithm.server.mask_codec import StoredMask
-from algorithm.server.prompting import LesionState, apply_prompt
+from algorithm.server.prompting import LesionState, apply_prompt, empty_state
 from algorithm.server.schemas import (
     EncodedMask, ErrorMessage, FromPathRequest, Health, ImageGeometry, LesionInfo, LesionResult,
     NewLesion, Prompt, SessionInfo, SessionSummary,
@@ -258,8 +258,11 @@ def _session_router(state: ServerState) -> APIRouter:
     settings, store = state.settings, state.store
     router = APIRouter(dependencies=[Depends(_token_check(settings))])
 
-    def prepare(image: sitk.Image, modality: Modality | None) -> PreparedImage:
-        return PreparedImage.of(image, modality or settings.modality, settings.grid_cache)
+    def prepare(image: sitk.Image,
+                modality: Modality | None) -> tuple[PreparedImage, LesionState]:
+        """In a worker thread: the session's prepared image and its empty lesion."""
+        prepared = PreparedImage.of(image, modality or settings.modality, settings.grid_cache)
+        return prepared, empty_state(image)
 
     def check_room() -> None:
         store.check_room()
@@ -302,7 +305,7 @@ def _session_router(state: ServerState) -> APIRouter:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
             state.pending_uploads -= 1
-        return _session_info(state, store.create(filename or label, prepared))
+        return _session_info(state, store.create(filename or label, *prepared))
 
     @router.post("/sessions/from-path", status_code=201, response_model=SessionInfo,
                  tags=["sessions"], responses={403: {"model": ErrorMessage}})
@@ -317,7 +320,7 @@ def _session_router(state: ServerState) -> APIRouter:
             prepared = await run_in_threadpool(prepare, image, request_body.modality)
         finally:
             state.pending_uploads -= 1
-        return _session_info(state, store.create(str(path), prepared))
+        return _session_info(state, store.create(str(path), *prepared))
 
     @router.get("/sessions", response_model=list[SessionSummary], tags=["sessions"])
     async def list_sessions() -> list[SessionSummary]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from algorithm.measurements.bounding_box import bounding_box
 from algorithm.server.schemas import EncodedMask
 
 ZYX = tuple[int, int, int]
@@ -37,9 +38,9 @@ class StoredMask:
     @classmethod
     def from_region(cls, local: np.ndarray, offset: ZYX, image_shape: ZYX) -> "StoredMask":
         """The mask whose only foreground is ``local``, a block placed at ``offset``."""
-        box = _bounding_box(local)
-        if box is None:
+        if not local.any():
             return cls.empty(image_shape)
+        box = bounding_box(local)
         crop = np.ascontiguousarray(local[box] != 0, dtype=np.uint8)
         start = tuple(int(o + s.start) for o, s in zip(offset, box))
         return cls(tuple(int(n) for n in image_shape), start, crop.shape,
@@ -83,12 +84,3 @@ def decode_mask(encoded: EncodedMask | dict) -> np.ndarray:
     mask[k:k + box.shape[0], j:j + box.shape[1], i:i + box.shape[2]] = box
     return mask
 
-
-def _bounding_box(mask: np.ndarray) -> tuple[slice, ...] | None:
-    box = []
-    for axis in range(mask.ndim):
-        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        if present.size == 0:
-            return None
-        box.append(slice(int(present[0]), int(present[-1]) + 1))
-    return tuple(box)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from algorithm.pipeline import PreparedImage
-from algorithm.server.prompting import LesionState, empty_state
+from algorithm.server.prompting import LesionState
 
 
 class NotFound(Exception):
@@ -73,14 +73,18 @@ class Lesion:
 
 
 class Session:
-    def __init__(self, source: str, prepared: PreparedImage, limits: Limits, now: float):
+    """``empty``: the empty lesion's state, measured once (in a worker thread: measuring even
+    an empty whole-image mask takes a while on a large scan)."""
+
+    def __init__(self, source: str, prepared: PreparedImage, empty: LesionState, limits: Limits,
+                 now: float):
         self.id = secrets.token_urlsafe(12)
         self.source, self.prepared, self._limits = source, prepared, limits
         self.last_used = now
         self.lock = asyncio.Lock()
         self.lesions: dict[int, Lesion] = {}
         self._next_lesion = 1
-        self._empty = empty_state(prepared.image)
+        self._empty = empty
 
     def new_lesion(self, name: str | None) -> Lesion:
         if len(self.lesions) >= self._limits.max_lesions:
@@ -128,9 +132,9 @@ class SessionStore:
                 f"one (DELETE /sessions/{{id}}) or wait for an idle one to expire "
                 f"({self.limits.idle_seconds:g} s)")
 
-    def create(self, source: str, prepared: PreparedImage) -> Session:
+    def create(self, source: str, prepared: PreparedImage, empty: LesionState) -> Session:
         self.check_room()
-        session = Session(source, prepared, self.limits, self.clock())
+        session = Session(source, prepared, empty, self.limits, self.clock())
         self._sessions[session.id] = session
         return session
 

@@ -8,7 +8,9 @@ import pytest
 import SimpleITK as sitk
 
 import algorithm.pipeline as pipeline
-from algorithm.geometry import ModelGrid, mask_to_grid, resample_to_grid, spacing_zyx, voi_from_clicks
+from algorithm.geometry import (
+    ModelGrid, mask_to_grid, resample_to_grid, spacing_zyx, voi_from_clicks,
+)
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.pipeline import PreparedImage, segment, segment_prepared
 from algorithm.postprocessing import fill_holes, keep_clicked_components, postprocess

@@ -58,7 +58,8 @@ def point_objects(image):
                       st.lists(st.floats(), min_size=3, max_size=3), json_values)
     return st.fixed_dictionaries(
         {"point": point},
-        optional={"name": st.sampled_from(["tumor", "background", "lesion", None, ""]) | json_scalars,
+        optional={"name": st.sampled_from(["tumor", "background", "lesion", None, ""])
+                  | json_scalars,
                   "type": st.sampled_from(["Point", "point"]) | json_scalars,
                   "probability": json_scalars})
 
