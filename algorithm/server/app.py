@@ -28,6 +28,8 @@ from typing import Annotated, Literal
 import SimpleITK as sitk
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -76,6 +78,11 @@ class ServerSettings:
     pipeline: PipelineConfig = PipelineConfig()
     modality: Modality | None = None  #: the default; a session may say otherwise
     upload_dir: Path | None = None  #: where uploads stream to (the system's temp by default)
+    #: browser viewers (OHIF) served from these origins may call the server (CORS)
+    cors_origins: tuple[str, ...] = ()
+    #: the Host header must name one of these (a loopback server: loopback names only, so that
+    #: a web page cannot reach it through DNS rebinding); None: any
+    allowed_hosts: tuple[str, ...] | None = None
     sweep_seconds: float = 30.0  #: how often idle sessions are looked for
 
 
@@ -116,6 +123,12 @@ def create_app(settings: ServerSettings, segmenter: Segmenter,
                   description=_description(), responses=ERRORS)
     app.state.server = state
     app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(scope, settings))
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+    if settings.allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     _add_error_handlers(app)
     app.include_router(_health_router(state))
     app.include_router(_session_router(state))

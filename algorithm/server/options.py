@@ -18,6 +18,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", default=None,
                         help=f"require 'Authorization: Bearer TOKEN' (or set ${TOKEN_ENV}, which "
                         "other users cannot see in the process list)")
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="may repeat: a browser viewer's origin (e.g. OHIF at "
+                        "http://localhost:3000) allowed to call the server")
     parser.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
                         help="may repeat: a folder whose images sessions may name by path")
     parser.add_argument("--max-upload-mb", type=float, default=1024.0)

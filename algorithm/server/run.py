@@ -24,6 +24,9 @@ from algorithm.server.app import ServerSettings, create_app
 from algorithm.server.options import TOKEN_ENV
 from algorithm.server.sessions import Limits
 
+#: what the Host header may say to a server bound to loopback
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
 
 def settings_from(args: argparse.Namespace) -> ServerSettings:
     for folder in args.allow_dir:
@@ -42,6 +45,8 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
                       max_lesions=args.max_lesions, max_undo=args.max_undo),
         pipeline=PipelineConfig(clicks_on_boundary=args.clicks_on_boundary),
         modality=args.modality,
+        cors_origins=tuple(args.cors_origin),
+        allowed_hosts=LOOPBACK_NAMES if _loopback(args.host) else None,
     )
 
 

@@ -79,13 +79,20 @@ def resolve_allowed(requested: str, allowed: Sequence[Path]) -> Path:
     if "\0" in requested:
         raise InputError("the path holds a NUL character")
     roots = [Path(a).resolve() for a in allowed]
-    path = Path(requested).expanduser()
-    resolved = (path if path.is_absolute() else roots[0] / path).resolve()
-    if not any(resolved.is_relative_to(root) for root in roots):
-        raise PathRefused(f"{requested} is outside the folders this server may read "
+    shown = requested if len(requested) <= 200 else requested[:200] + "..."
+    try:
+        path = Path(requested).expanduser()
+        resolved = (path if path.is_absolute() else roots[0] / path).resolve()
+        inside = any(resolved.is_relative_to(root) for root in roots)
+        exists = inside and resolved.exists()
+    except (OSError, RuntimeError) as exc:  # a name too long, a loop of links, no such user
+        raise InputError(f"cannot use the path {shown!r}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not inside:
+        raise PathRefused(f"{shown} is outside the folders this server may read "
                           f"(--allow-dir: {', '.join(str(r) for r in roots)})")
-    if not resolved.exists():
-        raise InputError(f"{requested} does not exist")
+    if not exists:
+        raise InputError(f"{shown} does not exist")
     return resolved
 
 

@@ -203,6 +203,8 @@ def test_an_image_on_the_servers_disk_is_read_from_an_allowed_folder(tmp_path):
             assert "outside the folders" in refused.json()["detail"]
         missing = client.post("/sessions/from-path", json={"path": "nothing.mha"})
         assert missing.status_code == 400 and "does not exist" in missing.json()["detail"]
+        too_long = client.post("/sessions/from-path", json={"path": "x" * 4000})
+        assert too_long.status_code == 400 and "cannot use the path" in too_long.json()["detail"]
     with running_server() as live, live.client() as client:
         refused = client.post("/sessions/from-path", json={"path": str(allowed / "case.nrrd")})
         assert refused.status_code == 403 and "--allow-dir" in refused.json()["detail"]

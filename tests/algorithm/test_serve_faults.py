@@ -246,3 +246,28 @@ def test_malformed_requests_get_a_one_line_422(phantom):
         assert named.status_code == 400 and "neither 'tumor' nor 'background'" in named.text
         outside = client.post(base, json=clicks_prompt(six + 1000.0))
         assert outside.status_code == 400 and "outside the image" in outside.json()["detail"]
+
+
+def test_a_loopback_server_answers_only_to_loopback_host_names():
+    """A web page cannot reach it by DNS rebinding (its Host header names the attacker's site)."""
+    from algorithm.server.run import LOOPBACK_NAMES
+
+    with running_server(ServerSettings(allowed_hosts=LOOPBACK_NAMES)) as live, \
+            live.client() as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/health", headers={"Host": f"localhost:{live.port}"}).status_code == 200
+        rebound = client.get("/sessions", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400
+
+
+def test_browser_viewers_from_the_listed_origins_may_call_the_server():
+    settings = ServerSettings(cors_origins=("http://localhost:3000",), token="t")
+    with running_server(settings) as live, live.client() as client:
+        preflight = {"Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization,content-type"}
+        allowed = client.options("/sessions", headers={"Origin": "http://localhost:3000",
+                                                       **preflight})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+        other = client.options("/sessions", headers={"Origin": "http://evil.example", **preflight})
+        assert "access-control-allow-origin" not in other.headers
