@@ -8,9 +8,10 @@ process (``lesionseg serve`` on a free loopback port) and, over real HTTP (urlli
 would): the upload, a new lesion and the six clicks (the first response after the upload); then
 ``--prompts`` prompts: the six clicks again, then corrective clicks a simulated user places on
 the largest error against the known lesion (``training.interaction.corrective_click``), each a
-``refine`` prompt. Prints the median and 95th percentile, as the client sees them and as the
-server spent them, and where a warm refinement's time goes (in-process: the segmenter, the
-measurements, the rest of the pipeline).
+``refine`` prompt. Checks that the server's first mask is the cold run's, voxel for voxel.
+Prints the median and 95th percentile, as the client sees them and as the server spent them,
+and where a warm refinement's time goes (in-process: the segmenter, the measurements, the rest
+of the pipeline).
 
     python benchmarks/bench_serve_latency.py [--method auto] [--prompts 20] [--cold-repeats 3]
         [--threads N]
@@ -155,6 +156,8 @@ def main() -> None:
     parser.add_argument("--cold-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="the server's torch threads")
     args = parser.parse_args()
+    if args.cold_repeats < 1 or args.prompts < 1:
+        raise SystemExit("error: --cold-repeats and --prompts must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         case = Path(tmp) / "case"
         truth = make_large_ct(case)
@@ -176,6 +179,9 @@ def main() -> None:
             result = client.call("POST", path, six)
             first = time.perf_counter() - before
             first_after_upload = time.perf_counter() - start
+            cold_mask = sitk.GetArrayFromImage(sitk.ReadImage(
+                str(Path(tmp) / "cold0/images/lesion-segmentation/large_ct.mha")))
+            same = bool(np.array_equal(decode_mask(result["mask"]), cold_mask))
             wall, server = [], []
             for i in range(args.prompts):
                 prompt = six if i == 0 else next_click(decode_mask(result["mask"]), truth, image)
@@ -193,6 +199,7 @@ def main() -> None:
         print(f"server start-up (model loaded and warmed up): {startup:.2f} s")
         print(f"upload (read and prepared): {uploaded:.3f} s; first prompt (six clicks): "
               f"{first:.3f} s; first mask after the upload began: {first_after_upload:.3f} s")
+        print(f"the server's first mask equals the cold run's: {same}")
         print(summary(f"{args.prompts} prompts (six clicks, then corrective clicks), client",
                       wall))
         print(summary(f"{args.prompts} prompts, server time", server))
