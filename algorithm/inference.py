@@ -40,22 +40,22 @@ def segment_file(
     clicks = read_clicks(clicks_path)
     if output_format == "dicom-seg":
         require_dicom_folder(Path(image_path))
-        source = read_dicom_series(Path(image_path), series, required=series_required)
-        image = validate_volume(source.image, Path(image_path).name)
+        volume = read_dicom_series(Path(image_path), series, required=series_required)
+        files, image = volume.files, validate_volume(volume.image, Path(image_path).name)
+        del volume  # the scan is held once, as ``image``, so that it can be freed below
     else:
         image = read_image(image_path, series, series_required=series_required)
     previous = read_image(previous_mask_path) if previous_mask_path else None
     result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
                      config=config)
-    del previous
+    grid = ImageGrid.of(image)
+    del image, previous  # only the grid is needed now: free a large scan before writing
     if output_format == "dicom-seg":
         from algorithm.io.dicom_seg import SegAlgorithm, write_dicom_seg  # highdicom: 0.4 s
 
-        write_dicom_seg(result.mask, image, source.files, output_path,
+        write_dicom_seg(result.mask, grid, files, output_path,
                         SegAlgorithm(segmenter.name, model_version(segmenter)))
     else:
-        grid = ImageGrid.of(image)
-        del image  # only the grid is needed now: free a large scan before its mask is built
         write_mask_atomic(result.mask, grid, output_path)
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge
         print(f"warning: {output_path.name}: {warning}", file=sys.stderr)

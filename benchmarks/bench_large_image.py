@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -94,22 +95,31 @@ def protocol_clicks(size_xyz) -> Clicks:
 
 
 def write_dicom_copy(image_path: Path, folder: Path) -> None:
-    """The same scan as a DICOM CT series, one file per slice (for --format dicom-seg)."""
-    import SimpleITK as sitk
-
-    from tests.algorithm.dicom import write_ct_series_with_pydicom
-
-    write_ct_series_with_pydicom(sitk.ReadImage(str(image_path)), folder)
+    """The same scan as a DICOM CT series, one file per slice (for --format dicom-seg), written
+    by a process of its own: this one must stay small (see ``run_child``)."""
+    script = ("import sys; from pathlib import Path; import SimpleITK as sitk; "
+              "from tests.algorithm.dicom import write_ct_series_with_pydicom; "
+              "write_ct_series_with_pydicom(sitk.ReadImage(sys.argv[1]), Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", script, str(image_path), str(folder)], check=True,
+                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def run_child(command: list[str], log: Path) -> tuple[int, float, float]:
-    """(exit code, peak RSS in GB, wall seconds) of one process."""
+    """(exit code, peak RSS in GB, wall seconds) of one process.
+
+    A forked child starts with its parent's resident pages, and Linux keeps that high-water mark
+    across exec, so a child's ``ru_maxrss`` is at least this process's: it is refused when it
+    may be this process's own rather than the child's."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     with open(log, "wb") as err:
         child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
         _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
+    if usage.ru_maxrss <= own:
+        raise RuntimeError(f"the child's peak ({usage.ru_maxrss} KiB) may be the benchmark's own "
+                           f"({own} KiB): keep large work out of this process")
     return child.returncode, usage.ru_maxrss * 1024 / 1e9, time.perf_counter() - start
 
 

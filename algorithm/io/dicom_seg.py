@@ -26,8 +26,9 @@ from pydicom.sr.codedict import codes
 
 from algorithm import __version__
 from algorithm.errors import InputError
-from algorithm.geometry import shape_zyx, world_to_index
+from algorithm.geometry import world_to_index
 from algorithm.io.atomic import write_atomic
+from algorithm.io.images import ImageGrid
 
 SEGMENT_LABEL = "Lesion"
 LESION_CATEGORY = codes.cid7150.MorphologicallyAbnormalStructure
@@ -57,13 +58,16 @@ class SegAlgorithm:
         return "network" in self.method
 
 
-def source_slice_indices(image: sitk.Image, sources: Sequence[pydicom.Dataset]) -> list[int]:
+def source_slice_indices(image: sitk.Image | ImageGrid,
+                         sources: Sequence[pydicom.Dataset]) -> list[int]:
     """For each source dataset, the slice k of ``image`` (array index along z) it lies on.
 
     Raises ``InputError`` when a source's orientation, size or position does not match a slice
     of the grid, since a frame mapped to the wrong instance would be silently wrong."""
-    direction = np.reshape(image.GetDirection(), (3, 3))
-    shape = shape_zyx(image)
+    grid = image if isinstance(image, ImageGrid) else ImageGrid.of(image)
+    probe = grid.probe()
+    direction = np.reshape(grid.direction, (3, 3))
+    shape = np.asarray(grid.size)[::-1]
     indices = []
     for ds in sources:
         what = f"source instance {ds.get('SOPInstanceUID', '?')}"
@@ -79,7 +83,7 @@ def source_slice_indices(image: sitk.Image, sources: Sequence[pydicom.Dataset]) 
         if (int(ds.Rows), int(ds.Columns)) != (int(shape[1]), int(shape[2])):
             raise InputError(f"cannot write DICOM SEG: {what} is {ds.Rows} x {ds.Columns} "
                              f"pixels, the series read {shape[1]} x {shape[2]}")
-        index = world_to_index(image, np.asarray(ds.ImagePositionPatient, dtype=float))[0]
+        index = world_to_index(probe, np.asarray(ds.ImagePositionPatient, dtype=float))[0]
         k = int(round(index[0]))
         off_grid = np.abs(index - (k, 0.0, 0.0)).max()
         if off_grid > GRID_TOLERANCE_VOXELS or not 0 <= k < shape[0]:
@@ -89,11 +93,19 @@ def source_slice_indices(image: sitk.Image, sources: Sequence[pydicom.Dataset]) 
     return indices
 
 
-def build_segmentation(mask: np.ndarray, image: sitk.Image, sources: Sequence[pydicom.Dataset],
+def build_segmentation(mask: np.ndarray, image: sitk.Image | ImageGrid,
+                       sources: Sequence[pydicom.Dataset],
                        algorithm: SegAlgorithm) -> hd.seg.Segmentation:
-    """A binary SEG of ``mask`` (uint8 z, y, x on ``image``'s grid), one frame per source
-    instance that holds lesion voxels (empty frames are omitted, as SEG allows)."""
-    frames = np.asarray(mask, dtype=np.uint8)[source_slice_indices(image, sources)]
+    """A binary SEG of ``mask`` (uint8 z, y, x on ``image``'s grid, or on the grid alone), one
+    frame per source instance that holds lesion voxels (empty frames are omitted, as SEG
+    allows). The sources are put in slice order, so that a series with one instance per slice
+    (the usual case) needs no reordered copy of the mask."""
+    indices = source_slice_indices(image, sources)
+    order = np.argsort(indices, kind="stable")
+    sources = [sources[i] for i in order]
+    indices = [indices[i] for i in order]
+    mask = np.asarray(mask, dtype=np.uint8)
+    frames = mask if indices == list(range(len(mask))) else mask[indices]
     identification = hd.AlgorithmIdentificationSequence(
         name=ALGORITHM_NAME,
         family=(codes.cid7162.ArtificialIntelligence if algorithm.uses_network
@@ -131,7 +143,7 @@ def build_segmentation(mask: np.ndarray, image: sitk.Image, sources: Sequence[py
     )
 
 
-def write_dicom_seg(mask: np.ndarray, image: sitk.Image, source_files: Sequence[Path],
+def write_dicom_seg(mask: np.ndarray, image: sitk.Image | ImageGrid, source_files: Sequence[Path],
                     path: Path, algorithm: SegAlgorithm) -> Path:
     """Build the SEG from the source files' headers, then write it via a temporary name and
     rename (``algorithm.io.atomic``): a failure leaves no file under ``path``."""

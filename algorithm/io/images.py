@@ -104,6 +104,12 @@ class ImageGrid:
     def of(cls, image: sitk.Image) -> "ImageGrid":
         return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
 
+    def probe(self) -> sitk.Image:
+        """A one-voxel image with this grid's spacing, origin and direction: enough for the
+        world <-> index mappings of ``algorithm.geometry``, which do not use the size."""
+        return ImageGrid((1, 1, 1), self.spacing, self.origin, self.direction).place(
+            sitk.Image([1, 1, 1], sitk.sitkUInt8))
+
     def place(self, image: sitk.Image) -> sitk.Image:
         """Give ``image`` (of this size) this grid's geometry, as ``CopyInformation`` does."""
         if image.GetSize() != self.size:
