@@ -51,16 +51,20 @@ def inside_image(index_zyx: np.ndarray, shape: np.ndarray) -> np.ndarray:
     return np.all((idx >= -0.5) & (idx <= np.asarray(shape) - 0.5), axis=1)
 
 
-def check_inside(index_zyx: np.ndarray, shape: np.ndarray, what: str = "click") -> None:
-    """Reject points outside the image (voxel centres span -0.5 .. size - 0.5 per axis)."""
+def check_inside(index_zyx: np.ndarray, shape: np.ndarray, what: str = "click",
+                 hint: str = "clicks and image do not overlap") -> None:
+    """Reject points outside the image (voxel centres span -0.5 .. size - 0.5 per axis), naming
+    the first one (``what`` and its number)."""
     shape = np.asarray(shape)
-    for i, idx in enumerate(np.asarray(index_zyx).reshape(-1, 3)):
-        if not inside_image(idx, shape)[0]:
-            raise InputError(
-                f"{what} {i + 1} lies outside the image (voxel index x,y,z = "
-                f"{', '.join(f'{v:.1f}' for v in idx[::-1])}; image size "
-                f"{', '.join(str(int(v)) for v in shape[::-1])}): clicks and image do not overlap"
-            )
+    index = np.asarray(index_zyx, dtype=float).reshape(-1, 3)
+    outside = np.flatnonzero(~inside_image(index, shape))
+    if len(outside):
+        i = int(outside[0])
+        raise InputError(
+            f"{what} {i + 1} lies outside the image (voxel index x,y,z = "
+            f"{', '.join(f'{v:.1f}' for v in index[i][::-1])}; image size "
+            f"{', '.join(str(int(v)) for v in shape[::-1])}): {hint}"
+        )
 
 
 @dataclass(frozen=True)

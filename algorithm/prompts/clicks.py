@@ -81,10 +81,12 @@ def parse_clicks(data: object, *, require_positive: bool = True) -> Clicks:
     return Clicks.from_points(positive, negative)
 
 
-def read_clicks(path: Path) -> Clicks:
-    """Clicks from a grand-challenge "Multiple points" JSON or a 3D Slicer ``.mrk.json``."""
+def read_clicks(path: Path, *, require_positive: bool = True) -> Clicks:
+    """Clicks from a grand-challenge "Multiple points" JSON or a 3D Slicer ``.mrk.json``
+    (``require_positive``: as for ``parse_clicks``; a markups file always needs one)."""
     data = read_json_file(path, "clicks")
     from algorithm.slicer_markups import is_slicer_markups, parse_slicer_markups  # uses Clicks
 
-    return parse_slicer_markups(data) if is_slicer_markups(data) else parse_clicks(data)
-
+    if is_slicer_markups(data):
+        return parse_slicer_markups(data)
+    return parse_clicks(data, require_positive=require_positive)

@@ -71,6 +71,20 @@ def validate(model: type[BaseModel], data: object, what: str) -> BaseModel:
         raise InputError(validation_message(exc, what)) from None
 
 
+def validate_kind(data: object, models: dict[str, type[BaseModel]], what: str) -> BaseModel:
+    """For a socket that takes one of several kinds: the model its ``type`` names, validated; a
+    missing or other ``type`` is refused naming the kinds it may be."""
+    expected = " or ".join(f"'{kind}'" for kind in models)
+    if not isinstance(data, dict) or "type" not in data:
+        where = "type" if isinstance(data, dict) else "<root>"
+        raise InputError(f"invalid {what} JSON at '{where}': a {expected} object is needed")
+    model = models.get(data["type"]) if isinstance(data["type"], str) else None
+    if model is None:
+        shown = one_line(data["type"]) if isinstance(data["type"], str) else data["type"]
+        raise InputError(f"invalid {what} JSON at 'type': expected {expected}, got {shown!r}")
+    return validate(model, data, what)
+
+
 def validation_message(exc: ValidationError, what: str) -> str:
     first = exc.errors()[0]
     where = ".".join(one_line(p) for p in first["loc"]) or "<root>"
