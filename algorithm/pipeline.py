@@ -1,12 +1,18 @@
-"""From an image and world-coordinate clicks to a mask on the image's own grid.
+"""From an image and world-coordinate prompts to a mask on the image's own grid.
 
-1. clicks -> continuous voxel indices (exact, any direction cosines); reject clicks outside;
-   clicks the user placed on the boundary move to the protocol's depth (``click_convention``);
-2. volume of interest from the positive clicks, mapped onto an isotropic model grid;
+1. prompts -> continuous voxel indices and seed voxels on the image grid (exact, any direction
+   cosines; ``algorithm.prompts.seeds``); reject points outside; clicks the user placed on the
+   boundary move to the protocol's depth (``click_convention``);
+2. volume of interest from the prompts' extent (for clicks alone: the positive clicks), mapped
+   onto an isotropic model grid, with the seed voxels;
 3. only that grid is resampled and normalised; the segmenter predicts a probability;
 4. while the lesion touches the grid border inside the image, the VOI grows and step 3 repeats;
 5. the probability goes back to the image grid by linear interpolation, is cut at 0.5 and
-   cleaned up (components at the clicks, holes filled, each click's voxel labelled as clicked).
+   cleaned up (components at the clicks and seeds, holes filled, each click's and seed's voxel
+   labelled as the user said).
+
+Clicks alone (a ``Clicks``, or a ``PromptSet`` of clicks only) take exactly the path they took
+before other prompt kinds existed: no seeds reach the grid or the clean-up.
 
 Every entry point runs ``segment``; an interactive server keeps a ``PreparedImage`` per image
 and calls ``segment_prepared``, the same code path, so the image's modality and its model-grid
@@ -21,18 +27,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
-from algorithm.click_convention import boundary_clicks_to_protocol
-from algorithm.click_frame import clicks_to_index
 from algorithm.errors import InputError
 from algorithm.geometry import (
     Box, ModelGrid, VoiConfig, grid_to_image, mask_to_grid, resample_to_grid, shape_zyx,
-    spacing_zyx, voi_from_clicks,
+    spacing_zyx,
 )
 from algorithm.methods.base import GridCase, Segmenter
+from algorithm.methods.prompt_kinds import untrained_kinds_warning
 from algorithm.plausibility import implausibility
 from algorithm.postprocessing import postprocess
 from algorithm.preprocessing import Modality, detect_modality, normalise, outside_value
 from algorithm.prompts import Clicks
+from algorithm.prompts.prompt_set import PromptSet
+from algorithm.prompts.seeds import PromptSeeds, prompt_seeds
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ class SegmentationResult:
     modality: Modality
     grow_steps: int
     grid_spacing_mm: tuple[float, float, float]  #: (z, y, x)
-    #: why the mask looks implausible for its clicks (``algorithm.plausibility``); empty if not
+    #: why the mask looks implausible for its prompts (``algorithm.plausibility``), or that the
+    #: network was not trained for some prompt kind (``methods.prompt_kinds``); empty if neither
     warnings: tuple[str, ...] = ()
     #: the lesion probability (float32) on the image grid, inside ``region`` only: outside it
     #: the probability is 0, and a full-size float copy of a large CT would cost gigabytes
@@ -99,22 +107,22 @@ class PreparedImage:
 
 def segment(
     image: sitk.Image,
-    clicks: Clicks,
+    prompts: Clicks | PromptSet,
     segmenter: Segmenter,
     *,
     modality: Modality | None = None,
     previous_mask: sitk.Image | None = None,
     config: PipelineConfig = PipelineConfig(),
 ) -> SegmentationResult:
-    if len(clicks.positive) == 0:
-        raise InputError("at least one positive ('tumor') click is needed")
-    return segment_prepared(PreparedImage.of(image, modality), clicks, segmenter,
+    """``prompts``: clicks, or any prompt kinds (``algorithm.prompts.prompt_set.PromptSet``)."""
+    _require_tumour_click(prompts)
+    return segment_prepared(PreparedImage.of(image, modality), prompts, segmenter,
                             previous_mask=previous_mask, config=config)
 
 
 def segment_prepared(
     prepared: PreparedImage,
-    clicks: Clicks,
+    prompts: Clicks | PromptSet,
     segmenter: Segmenter,
     *,
     previous_mask: sitk.Image | np.ndarray | None = None,
@@ -124,12 +132,12 @@ def segment_prepared(
     mask may be a (z, y, x) array on the image's grid (no whole-image copy)."""
     image, modality = prepared.image, prepared.modality
     shape, spacing = shape_zyx(image), spacing_zyx(image)
-    if len(clicks.positive) == 0:
-        raise InputError("at least one positive ('tumor') click is needed")
-    positive, negative = clicks_to_index(image, clicks)  # LPS world mm; refused if outside
-    if config.clicks_on_boundary:  # the moved clicks are the ones honoured, so no lone voxels
-        positive = boundary_clicks_to_protocol(positive, spacing)
-    box = voi_from_clicks(positive, spacing, config.voi)
+    _require_tumour_click(prompts)
+    # LPS world mm -> image indices, refused if outside; the moved boundary clicks are the ones
+    # honoured, so no lone voxels
+    seeds = prompt_seeds(image, prompts, clicks_on_boundary=config.clicks_on_boundary)
+    positive, negative = seeds.positive_clicks, seeds.negative_clicks
+    box = seeds.extent.voi(spacing, config.voi)
     for step in range(config.max_grow_steps + 1):
         grid = ModelGrid.around(box, spacing, segmenter.grid_size)
         case = GridCase(
@@ -140,6 +148,8 @@ def segment_prepared(
             voi_hi=grid.image_to_grid_index(box.hi),
             spacing=grid.relative_spacing,
             previous_mask=_previous_on_grid(previous_mask, grid, image),
+            seeds=seeds.on_grid(grid),
+            voi_bounded=None if seeds.clicks_only else seeds.extent.bounded,
         )
         prob = segmenter.predict(case)
         touching = _touching_faces(prob > 0.5, case.voi_lo, case.voi_hi) & _faces_inside(box, shape)
@@ -148,13 +158,47 @@ def segment_prepared(
         box = _grow(box, touching, shape, config.grow_fraction)
     region, prob_image = grid_to_image(prob, grid, image)
     start = np.asarray([s.start for s in region], dtype=float)
-    local = postprocess(prob_image > 0.5, positive - start, negative - start)
+    local = _clean_up(prob_image > 0.5, seeds, tuple(region), start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
     return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing),
-                              tuple(implausibility(mask, positive, spacing)),
+                              tuple(_implausibility(mask, seeds, spacing))
+                              + _untrained(segmenter, seeds),
                               probability=prob_image.astype(np.float32, copy=False),
                               region=tuple(region))
+
+
+def _require_tumour_click(prompts: Clicks | PromptSet) -> None:
+    """Clicks alone need a tumour click (other prompts are checked for tumour evidence when
+    they are mapped onto the image)."""
+    clicks = prompts if isinstance(prompts, Clicks) else (
+        prompts.clicks if prompts.kinds == ("clicks",) else None)
+    if clicks is not None and len(clicks.positive) == 0:
+        raise InputError("at least one positive ('tumor') click is needed")
+
+
+def _clean_up(mask: np.ndarray, seeds: PromptSeeds, region: tuple[slice, slice, slice],
+              start: np.ndarray) -> np.ndarray:
+    """``postprocess`` on the region, with the seeds honoured when there are any."""
+    positive, negative = seeds.positive_clicks - start, seeds.negative_clicks - start
+    if seeds.clicks_only:
+        return postprocess(mask, positive, negative)
+    tumour, background = seeds.region_masks(region)
+    return postprocess(mask, positive, negative, tumour_seeds=tumour,
+                       background_seeds=background, anchors=seeds.weak_tumour - start)
+
+
+def _implausibility(mask: np.ndarray, seeds: PromptSeeds, spacing: np.ndarray) -> list[str]:
+    """Clicks alone are judged by the click protocol; other prompts by their extent."""
+    if seeds.clicks_only:
+        return implausibility(mask, seeds.positive_clicks, spacing)
+    return implausibility(mask, np.stack([seeds.extent.lo, seeds.extent.hi]), spacing,
+                          prompts="prompts")
+
+
+def _untrained(segmenter: Segmenter, seeds: PromptSeeds) -> tuple[str, ...]:
+    warning = untrained_kinds_warning(segmenter, seeds.kinds)
+    return () if warning is None else (warning,)
 
 
 def _touching_faces(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

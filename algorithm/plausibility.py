@@ -35,9 +35,11 @@ def expected_box(positive_index: np.ndarray, spacing: np.ndarray) -> tuple[np.nd
     return lo - pad, hi + pad
 
 
-def implausibility(mask: np.ndarray, positive_index: np.ndarray,
-                   spacing: np.ndarray) -> list[str]:
-    """Why ``mask`` (z, y, x on the image grid) cannot be a lesion these clicks mark; [] if it can."""
+def implausibility(mask: np.ndarray, positive_index: np.ndarray, spacing: np.ndarray, *,
+                   prompts: str = "clicks") -> list[str]:
+    """Why ``mask`` (z, y, x on the image grid) cannot be a lesion these clicks mark; [] if it can.
+    ``prompts``: what ``positive_index`` came from when not clicks (e.g. "prompts", with the two
+    corners of the prompts' extent), for the wording."""
     voxels = int(np.count_nonzero(mask))
     if voxels == 0:
         return []
@@ -48,7 +50,7 @@ def implausibility(mask: np.ndarray, positive_index: np.ndarray,
     problems = []
     if mask_ml > VOLUME_FACTOR * box_ml:
         problems.append(f"its {mask_ml:.1f} ml are {mask_ml / box_ml:.0f}x the {box_ml:.1f} ml "
-                        f"box of the tumour clicks (limit {VOLUME_FACTOR:g}x)")
+                        f"box of the tumour {prompts} (limit {VOLUME_FACTOR:g}x)")
     if len(np.reshape(positive_index, (-1, 3))) >= PROTOCOL_CLICKS:
         far_mm = FAR_FRACTION * float(((hi - lo) * spacing).max())
         share = _share_beyond(mask, lo - far_mm / spacing, hi + far_mm / spacing, voxels)
@@ -57,9 +59,10 @@ def implausibility(mask: np.ndarray, positive_index: np.ndarray,
                             "the tumour clicks' box")
     if not problems:
         return []
-    return ["implausible mask for its clicks: " + "; ".join(problems) + ". Check that the clicks "
-            "are about 5 voxels inside the tumour's extremes, two per axis, and that the "
-            "weights are a trained model's"]
+    advice = ("that the clicks are about 5 voxels inside the tumour's extremes, two per axis, "
+              if prompts == "clicks" else f"the {prompts} ")
+    return [f"implausible mask for its {prompts}: " + "; ".join(problems) + f". Check {advice}"
+            "and that the weights are a trained model's"]
 
 
 def _share_beyond(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray, voxels: int) -> float:

@@ -1,5 +1,6 @@
 """Clean-up on the image grid: keep what the user pointed at, fill enclosed holes, and give
-every click's own voxel the label the user gave it."""
+every click's own voxel, and every voxel another prompt makes known (a scribble's, an outline's,
+a box's outside), the label the user gave it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from algorithm.guidance.encoding import seed_mask
 from algorithm.measurements.bounding_box import bounding_box
 
 
-def keep_clicked_components(mask: np.ndarray, clicks: np.ndarray) -> np.ndarray:
+def keep_clicked_components(mask: np.ndarray, clicks: np.ndarray,
+                            anchor_mask: np.ndarray | None = None) -> np.ndarray:
     """Keep the 26-connected components that hold a positive click (or lie within one voxel of
-    one); if no click touches the mask, keep the largest component rather than return nothing."""
+    one), or a voxel of ``anchor_mask`` (idem; a bool array of the mask's shape, for seeds by
+    the thousand); if none touches the mask, keep the largest component rather than nothing."""
     labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
     if n <= 1:
         return mask.astype(bool)
@@ -24,6 +27,9 @@ def keep_clicked_components(mask: np.ndarray, clicks: np.ndarray) -> np.ndarray:
         hi = np.clip(p + 2, 0, shape)
         window = labels[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
         keep.update(int(v) for v in np.unique(window) if v)
+    if anchor_mask is not None and anchor_mask.any():
+        near = ndimage.binary_dilation(anchor_mask, structure=np.ones((3, 3, 3), bool))
+        keep.update(int(v) for v in np.unique(labels[near]) if v)
     if not keep:
         sizes = np.bincount(labels.ravel())
         sizes[0] = 0
@@ -36,7 +42,10 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 
 
 def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
-                negative_clicks: np.ndarray | None = None) -> np.ndarray:
+                negative_clicks: np.ndarray | None = None, *,
+                tumour_seeds: np.ndarray | None = None,
+                background_seeds: np.ndarray | None = None,
+                anchors: np.ndarray | None = None) -> np.ndarray:
     """Why the click voxels are set outright: the segmenters honour clicks on the model grid,
     which interpolation back onto a coarser image grid can blur away, and a click whose voxel
     keeps the wrong label looks ignored (a user then clicks the same spot again, to no effect).
@@ -45,10 +54,19 @@ def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
 
     Both clean-ups run on the mask's bounding box grown by one voxel, which gives exactly the
     whole array's answer (components and the background reaching the border are the same seen
-    from there) at a fraction of the cost when the lesion is small in its region."""
+    from there) at a fraction of the cost when the lesion is small in its region.
+
+    ``tumour_seeds`` and ``background_seeds`` (bool, the mask's shape) are honoured like clicks;
+    ``anchors`` ((P, 3) points, e.g. a box's likely middle) also mark components to keep, but
+    set no voxel."""
     background = seed_mask(np.zeros((0, 3)) if negative_clicks is None else negative_clicks,
                            mask.shape)
-    out = (np.asarray(mask, dtype=bool) | seed_mask(positive_clicks, mask.shape)) & ~background
+    positive = seed_mask(positive_clicks, mask.shape)
+    if background_seeds is not None:
+        background |= background_seeds
+    if tumour_seeds is not None:
+        positive |= tumour_seeds
+    out = (np.asarray(mask, dtype=bool) | positive) & ~background
     box = _padded_box(out)
     if box is None:
         return out
@@ -56,7 +74,12 @@ def postprocess(mask: np.ndarray, positive_clicks: np.ndarray,
     # rounded before the shift: rint rounds halves to even, so rint(p - 1) may not be rint(p) - 1
     clicks = np.rint(np.asarray(positive_clicks, dtype=float).reshape(-1, 3)) - offset
     result = np.zeros_like(out)
-    result[box] = fill_holes(keep_clicked_components(out[box], clicks)) & ~background[box]
+    anchor = None
+    if tumour_seeds is not None or anchors is not None:  # as a mask: seeds come by the thousand
+        more = seed_mask(np.zeros((0, 3)) if anchors is None else anchors, mask.shape)
+        anchor = (positive | more)[box]
+    result[box] = (fill_holes(keep_clicked_components(out[box], clicks, anchor))
+                   & ~background[box])
     return result
 
 

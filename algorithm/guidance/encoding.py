@@ -6,6 +6,12 @@ DeepIGeoS, from the negative ones (a background click then speaks for the whole 
 similar intensity connected to it, not only for its neighbourhood); Gaussian blobs at positive and
 at negative clicks; the previous mask (zeros for a first prediction), so refinement needs no
 other architecture.
+
+Prompts other than clicks (scribbles, outlines, boxes, RECIST axes) reach the same channels as
+seed voxels (``algorithm.methods.base.GridSeeds``): known-tumour voxels join the positive
+clicks as geodesic seeds and Gaussian sources, known-background voxels the negative ones. So
+one network and one grid serve every prompt kind; a model card's ``prompt_kinds`` says which
+kinds its weights were trained on.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import ndimage
 
 from algorithm.guidance.geodesic import exponentialised_geodesic_map, geodesic_distance
 
@@ -56,6 +63,17 @@ def gaussian_click_map(points: np.ndarray, shape: tuple[int, ...], sigma: float)
     return out
 
 
+def gaussian_seed_map(seeds: np.ndarray, sigma: float) -> np.ndarray:
+    """``exp(-d^2 / (2 sigma^2))`` of each voxel's Euclidean distance ``d`` (voxels) to the
+    nearest seed voxel: the maximum over a Gaussian at every seed, as ``gaussian_click_map``
+    gives for points, but in one distance transform whatever the number of seeds (a whole
+    annotated slice has thousands); no cut-off at 4 sigma, where the blobs are below 3.4e-4."""
+    if not seeds.any():
+        return np.zeros(seeds.shape, np.float32)
+    distance = ndimage.distance_transform_edt(~seeds)
+    return np.exp(-(distance**2) / (2.0 * sigma**2)).astype(np.float32)
+
+
 def encode(
     image: np.ndarray,
     positive: np.ndarray,
@@ -67,28 +85,40 @@ def encode(
     geodesic_scale: float,
     click_sigma: float,
     channels: Sequence[str] = CHANNELS,
+    positive_seeds: np.ndarray | None = None,
+    negative_seeds: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stack the network input, (len(channels), D, H, W) float32; points are continuous grid
     indices and ``spacing`` the grid's relative voxel size (distances are in coarsest-voxel
-    units). Only the channels asked for are computed."""
+    units). ``positive_seeds``/``negative_seeds``: (D, H, W) bool voxels that count with the
+    positive/negative clicks (None: clicks alone, computed exactly as before seeds existed).
+    Only the channels asked for are computed."""
     unknown = set(channels) - set(CHANNELS)
     if unknown:
         raise ValueError(f"unknown guidance channels {sorted(unknown)}; known: {CHANNELS}")
     shape = image.shape
 
-    def geodesic(points: np.ndarray) -> np.ndarray:
+    def geodesic(points: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
         seeds = seed_mask(points, shape)
+        if extra is not None:
+            seeds |= extra
         if not seeds.any():
             return np.zeros(shape, np.float32)
         distance = geodesic_distance(image, seeds, spacing, intensity_weight=intensity_weight)
         return exponentialised_geodesic_map(distance, geodesic_scale * max(shape))
 
+    def gaussian(points: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
+        blobs = gaussian_click_map(points, shape, click_sigma)
+        if extra is None or not extra.any():
+            return blobs
+        return np.maximum(blobs, gaussian_seed_map(extra, click_sigma))
+
     make = {
         "image": lambda: image.astype(np.float32, copy=False),
-        "geodesic_positive": lambda: geodesic(positive),
-        "geodesic_negative": lambda: geodesic(negative),
-        "clicks_positive": lambda: gaussian_click_map(positive, shape, click_sigma),
-        "clicks_negative": lambda: gaussian_click_map(negative, shape, click_sigma),
+        "geodesic_positive": lambda: geodesic(positive, positive_seeds),
+        "geodesic_negative": lambda: geodesic(negative, negative_seeds),
+        "clicks_positive": lambda: gaussian(positive, positive_seeds),
+        "clicks_negative": lambda: gaussian(negative, negative_seeds),
         "previous_mask": lambda: (np.zeros(shape, np.float32) if previous_mask is None
                                   else previous_mask.astype(np.float32, copy=False)),
     }

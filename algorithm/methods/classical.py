@@ -2,8 +2,15 @@
 
 Lesion seeds are the positive clicks and the straight segments from their centroid to each click
 (inside any star-shaped lesion the user outlined); background seeds are the grid voxels outside
-the clicks' volume of interest and the negative clicks. Each voxel goes to the seed set that is
-geodesically closer, so the boundary settles on intensity edges between the two (GeoS-style).
+the clicks' volume of interest (past its faces that a prompt bounds) and the negative clicks.
+Each voxel goes to the seed set that is geodesically closer, so the boundary settles on intensity
+edges between the two (GeoS-style).
+
+Other prompts add their seed voxels (``GridSeeds``): known and likely tumour to the lesion
+seeds, known background to the background seeds. Their number costs nothing (a geodesic
+distance from a whole annotated slice takes the same sweeps as from one voxel), and an
+annotated slice's background, right beside its tumour, puts the boundary on that slice where
+the user drew it; the slices next to it follow its edges.
 """
 
 from __future__ import annotations
@@ -31,8 +38,14 @@ class GeodesicSegmenter:
         shape = case.image.shape
         image = ndimage.gaussian_filter(case.image, self.smoothing_sigma / case.spacing)
         weight = self.relative_intensity_weight * max(shape)
-        fg = seed_mask(star_points(case.positive), shape)
-        bg = outside_box(shape, case.voi_lo, case.voi_hi) | seed_mask(case.negative, shape)
+        fg = seed_mask(star_points(case.positive), shape) if len(case.positive) else np.zeros(
+            shape, bool)
+        bg = outside_box(shape, *_bounded_faces(case)) | seed_mask(case.negative, shape)
+        if case.seeds is not None:
+            fg |= case.seeds.positive
+            bg |= case.seeds.background
+        if not bg.any():  # nothing bounds the lesion (strokes alone): the grid's outer voxels
+            bg = outside_box(shape, np.full(3, 0.5), np.asarray(shape) - 1.5)
         fg &= ~bg
         if not fg.any():
             return np.zeros(shape, np.float32)
@@ -53,6 +66,18 @@ def star_points(points: np.ndarray, step: float = 0.5) -> np.ndarray:
         n = max(2, int(np.ceil(np.linalg.norm(p - centre) / step)) + 1)
         out.append(centre + np.linspace(0.0, 1.0, n)[:, None] * (p - centre))
     return np.concatenate(out)
+
+
+def _bounded_faces(case: GridCase) -> tuple[np.ndarray, np.ndarray]:
+    """The box outside which background seeds lie: the VOI, less its faces that no prompt
+    bounds. Outside a face a prompt bounds (clicks, a box's edges) lies background; past a face
+    that is only a prior (a box's slice says nothing of the lesion's depth) the lesion may go
+    on, and the pipeline grows the VOI there when the mask reaches it."""
+    lo, hi = np.asarray(case.voi_lo, dtype=float), np.asarray(case.voi_hi, dtype=float)
+    if case.voi_bounded is None:
+        return lo, hi
+    return (np.where(case.voi_bounded[:, 0], lo, -np.inf),
+            np.where(case.voi_bounded[:, 1], hi, np.inf))
 
 
 def outside_box(shape: tuple[int, ...], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -107,10 +107,14 @@ class GraphCutSegmenter:
         prob = np.clip(self.inner.predict(case).astype(np.float64), EPS, 1.0 - EPS)
         spacing = np.asarray(case.spacing, dtype=float)
         image = ndimage.gaussian_filter(case.image, self.image_sigma / spacing)
+        tumour = seed_mask(case.positive, prob.shape)
+        background = seed_mask(case.negative, prob.shape)
+        if case.seeds is not None:  # other prompts' known voxels: hard too (not a box's middle)
+            tumour, background = tumour | case.seeds.tumour, background | case.seeds.background
         lesion = min_cut(-np.log(prob), -np.log1p(-prob),
                          contrast_weights(image, spacing, self.smoothness),
-                         lesion_seeds=seed_mask(case.positive, prob.shape),
-                         background_seeds=seed_mask(case.negative, prob.shape))
+                         lesion_seeds=tumour, background_seeds=background)
         if lesion.sum() < self.min_kept_fraction * (prob > 0.5).sum():
             return prob.astype(np.float32)
         return ndimage.gaussian_filter(lesion.astype(np.float32), self.output_sigma)
+

@@ -36,12 +36,20 @@ class NetworkSegmenter:
     def grid_size(self) -> int:
         return self.card.grid_size
 
+    @property
+    def prompt_kinds(self) -> tuple[str, ...]:
+        """The prompt kinds the weights were trained on (the model card's)."""
+        return self.card.prompt_kinds
+
     def predict(self, case: GridCase) -> np.ndarray:
         g = self.card.guidance
+        seeds = case.seeds  # given whatever kinds the card lists: untrained kinds still inform
         channels = encode(
             case.image, case.positive, case.negative, case.previous_mask, spacing=case.spacing,
             intensity_weight=g.geodesic_intensity_weight, geodesic_scale=g.geodesic_scale,
             click_sigma=g.click_sigma, channels=g.channels,
+            positive_seeds=None if seeds is None else seeds.positive,
+            negative_seeds=None if seeds is None else seeds.background,
         )
         x = torch.from_numpy(channels[None]).to(self.device)
         flips = [()] + ([(2,), (3,), (4,)] if self.card.test_time_flips else [])

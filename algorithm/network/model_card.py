@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from algorithm.guidance.encoding import CHANNELS
+from algorithm.prompts.prompt_set import PROMPT_KINDS
 
 
 class Architecture(BaseModel):
@@ -51,10 +52,21 @@ class ModelCard(BaseModel):
     #: regularise that probability with a contrast-sensitive graph cut of this smoothness
     #: (``algorithm.methods.graph_cut``); None leaves it as it is
     graph_cut_smoothness: float | None = Field(default=None, gt=0)
+    #: the prompt kinds (``algorithm.prompts.prompt_set.PROMPT_KINDS``) the weights were trained
+    #: on; others still reach the network through the same guidance, untrained
+    prompt_kinds: tuple[str, ...] = ("clicks",)
     weights_file: str = "model.safetensors"
     training: dict = Field(default_factory=dict)
     validation: dict = Field(default_factory=dict)
     licence: str = "unspecified"
+
+    @field_validator("prompt_kinds")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in value if k not in PROMPT_KINDS]
+        if unknown or not value:
+            raise ValueError(f"prompt_kinds must be names from {PROMPT_KINDS}, got {value}")
+        return value
 
     @model_validator(mode="after")
     def _channels_match(self) -> "ModelCard":
