@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
+from algorithm.confidence import agreement
 from algorithm.errors import InputError
 from algorithm.geometry import (
     Box, ModelGrid, VoiConfig, grid_to_image, mask_to_grid, resample_to_grid, shape_zyx,
     spacing_zyx,
 )
 from algorithm.methods.base import GridCase, Segmenter
+from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.prompt_kinds import untrained_kinds_warning
 from algorithm.plausibility import implausibility
 from algorithm.postprocessing import postprocess
@@ -49,6 +51,9 @@ class PipelineConfig:
     grow_fraction: float = 0.5  #: of the VOI's extent, added on each side the lesion touches
     #: the user's extreme clicks lie on the tumour's boundary, not the protocol's 5 voxels inside
     clicks_on_boundary: bool = False
+    #: score the answer (``SegmentationResult.confidence``): one classical prediction on the
+    #: final grid, about a tenth of a second of CPU
+    confidence: bool = True
 
 
 @dataclass
@@ -64,6 +69,10 @@ class SegmentationResult:
     #: the probability is 0, and a full-size float copy of a large CT would cost gigabytes
     probability: np.ndarray | None = None
     region: tuple[slice, slice, slice] | None = None
+    #: how far to trust the mask, in [0, 1]: its DSC with the classical method's answer to the
+    #: same prompts on the same grid (``algorithm.confidence``; a ranking of cases, not a
+    #: calibrated DSC); None for the classical method itself or when not asked for
+    confidence: float | None = None
 
     def probability_image(self) -> np.ndarray:
         """The probability on the whole image grid, (z, y, x) float32 (0 outside the region)."""
@@ -161,11 +170,22 @@ def segment_prepared(
     local = _clean_up(prob_image > 0.5, seeds, tuple(region), start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
+    confidence = None
+    if config.confidence and segmenter.name != "classical":
+        classical = GeodesicSegmenter(grid_size=segmenter.grid_size,
+                                      device=_device_type(segmenter))
+        _, other = grid_to_image(classical.predict(case), grid, image)
+        confidence = agreement(local, _clean_up(other > 0.5, seeds, tuple(region), start))
     return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing),
                               tuple(_implausibility(mask, seeds, spacing))
                               + _untrained(segmenter, seeds),
                               probability=prob_image.astype(np.float32, copy=False),
-                              region=tuple(region))
+                              region=tuple(region), confidence=confidence)
+
+
+def _device_type(segmenter: Segmenter) -> str:
+    device = getattr(segmenter, "device", None)
+    return getattr(device, "type", None) or (device if isinstance(device, str) else "cpu")
 
 
 def _require_tumour_click(prompts: Clicks | PromptSet) -> None:

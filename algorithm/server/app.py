@@ -235,7 +235,7 @@ def _lesion_info(lesion: Lesion) -> LesionInfo:
                       clicks=MultiplePoints.model_validate(current.clicks.to_multiple_points()),
                       voxels=current.mask.voxels, measurements=current.measurements,
                       recist_axes=recist_axes_value(current.measurements),
-                      warnings=list(current.warnings))
+                      warnings=list(current.warnings), confidence=current.confidence)
 
 
 def _lesion_result(lesion: Lesion, start: float) -> LesionResult:

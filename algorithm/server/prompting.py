@@ -32,6 +32,7 @@ class LesionState:
     mask: StoredMask
     measurements: LesionMeasurements
     warnings: tuple[str, ...] = ()
+    confidence: float | None = None  #: ``SegmentationResult.confidence`` of this mask
 
     @property
     def empty(self) -> bool:
@@ -64,5 +65,5 @@ def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksProm
     mask = StoredMask.from_region(result.mask[region], tuple(s.start for s in region),
                                   result.mask.shape)
     return LesionState(clicks, mask, measure_lesion(result.mask, prepared.image),
-                       tuple(result.warnings))
+                       tuple(result.warnings), result.confidence)
 

@@ -100,6 +100,10 @@ class LesionInfo(BaseModel):
     recist_axes: dict = Field(
         description="the RECIST axes as grand-challenge 'Multiple distance measurements'")
     warnings: list[str] = Field(description="why the mask looks implausible for its clicks")
+    confidence: float | None = Field(
+        default=None, description="how far to trust the mask, in [0, 1]: its DSC with the "
+        "classical method's answer to the same prompts (a ranking of cases, not a calibrated "
+        "DSC); null for an empty lesion or the classical method")
 
     @field_serializer("clicks")
     def _platform_json(self, clicks: MultiplePoints) -> dict:

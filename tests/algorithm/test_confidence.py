@@ -44,3 +44,47 @@ def test_agreement_is_the_dice_of_two_answers():
     b = np.array([1, 0, 1, 0], bool)
     assert agreement(a, b) == pytest.approx(0.5)
     assert agreement(a, a) == pytest.approx(1.0)
+
+
+# --- the pipeline's score -------------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+from algorithm.methods.classical import GeodesicSegmenter  # noqa: E402
+from algorithm.pipeline import PipelineConfig, segment  # noqa: E402
+from algorithm.prompts import Clicks  # noqa: E402
+from tests.algorithm.helpers import box_phantom, extreme_clicks  # noqa: E402
+
+
+@dataclass
+class _Shrunk:
+    """A stand-in network: the classical answer, eroded by ``by`` grid voxels."""
+
+    by: int
+    name: str = "network"
+    grid_size: int = 64
+
+    def predict(self, case):
+        from scipy import ndimage
+
+        mask = GeodesicSegmenter(grid_size=self.grid_size).predict(case) > 0.5
+        if self.by:
+            mask = ndimage.binary_erosion(mask, iterations=self.by)
+        return mask.astype(np.float32)
+
+
+def test_the_pipeline_scores_an_answer_by_its_agreement_with_the_classical_method():
+    image, truth = box_phantom()
+    clicks = Clicks.from_points(extreme_clicks(image, truth))
+    same = segment(image, clicks, _Shrunk(0)).confidence
+    worse = segment(image, clicks, _Shrunk(3)).confidence
+    assert same == pytest.approx(1.0, abs=0.02)  # a binary map interpolates a little apart
+    assert 0.0 < worse < same - 0.05
+
+
+def test_the_classical_method_and_a_config_that_declines_get_no_score():
+    image, truth = box_phantom()
+    clicks = Clicks.from_points(extreme_clicks(image, truth))
+    assert segment(image, clicks, GeodesicSegmenter()).confidence is None
+    off = PipelineConfig(confidence=False)
+    assert segment(image, clicks, _Shrunk(0), config=off).confidence is None
