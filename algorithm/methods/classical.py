@@ -44,8 +44,6 @@ class GeodesicSegmenter:
         if case.seeds is not None:
             fg |= case.seeds.positive
             bg |= case.seeds.background
-        if not bg.any():  # nothing bounds the lesion (strokes alone): the grid's outer voxels
-            bg = outside_box(shape, np.full(3, 0.5), np.asarray(shape) - 1.5)
         fg &= ~bg
         if not fg.any():
             return np.zeros(shape, np.float32)
@@ -69,15 +67,18 @@ def star_points(points: np.ndarray, step: float = 0.5) -> np.ndarray:
 
 
 def _bounded_faces(case: GridCase) -> tuple[np.ndarray, np.ndarray]:
-    """The box outside which background seeds lie: the VOI, less its faces that no prompt
-    bounds. Outside a face a prompt bounds (clicks, a box's edges) lies background; past a face
-    that is only a prior (a box's slice says nothing of the lesion's depth) the lesion may go
-    on, and the pipeline grows the VOI there when the mask reaches it."""
+    """The box outside which background seeds lie: the VOI, with its faces that no prompt
+    bounds moved out to the grid's border. Outside a face a prompt bounds (clicks, a box's
+    edges) lies background; past a face that is only a prior (a box's slice says nothing of the
+    lesion's depth) the lesion may go on to the grid's outermost voxels, and the pipeline grows
+    the VOI when the mask reaches that face. (No background there at all lets a low-contrast
+    lesion's mask run on through similar tissue, growing the VOI each time.)"""
     lo, hi = np.asarray(case.voi_lo, dtype=float), np.asarray(case.voi_hi, dtype=float)
     if case.voi_bounded is None:
         return lo, hi
-    return (np.where(case.voi_bounded[:, 0], lo, -np.inf),
-            np.where(case.voi_bounded[:, 1], hi, np.inf))
+    border_lo, border_hi = np.full(3, 0.5), np.asarray(case.image.shape, dtype=float) - 1.5
+    return (np.where(case.voi_bounded[:, 0], lo, np.minimum(lo, border_lo)),
+            np.where(case.voi_bounded[:, 1], hi, np.maximum(hi, border_hi)))
 
 
 def outside_box(shape: tuple[int, ...], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
