@@ -14,7 +14,8 @@ from algorithm.methods.base import Segmenter
 from algorithm.methods.select import model_version
 from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
-from algorithm.prompts import read_clicks
+from algorithm.prompts.prompt_set import PromptFiles, read_prompt_files
+from algorithm.prompts.slices import read_slice_mask
 
 #: ``image``: the mask as an image file (.mha, .nii.gz, ...); ``dicom-seg``: a DICOM SEG that
 #: references the source series (DICOM input only)
@@ -24,7 +25,7 @@ OUTPUT_FORMATS: tuple[str, ...] = ("image", "dicom-seg")
 
 def segment_file(
     image_path: Path,
-    clicks_path: Path,
+    prompts: Path | PromptFiles,
     output_path: Path,
     segmenter: Segmenter,
     *,
@@ -34,10 +35,14 @@ def segment_file(
     series: Collection[str] = (),
     series_required: bool = True,
     output_format: OutputFormat = "image",
+    slice_mask_path: Path | None = None,
 ) -> SegmentationResult:
-    """``series``: SeriesInstanceUIDs to choose from when a DICOM folder holds several
+    """``prompts``: the clicks file, or every prompt file of the case; ``slice_mask_path``: a
+    mask on the image's grid whose non-zero slices are annotated (outlines). ``series``:
+    SeriesInstanceUIDs to choose from when a DICOM folder holds several
     (``algorithm.io.dicom.choose_series``)."""
-    clicks = read_clicks(clicks_path)
+    files = prompts if isinstance(prompts, PromptFiles) else PromptFiles(clicks=prompts)
+    prompt_set = read_prompt_files(files, slice_mask_given=slice_mask_path is not None)
     if output_format == "dicom-seg":
         require_dicom_folder(Path(image_path))
         volume = read_dicom_series(Path(image_path), series, required=series_required)
@@ -45,8 +50,10 @@ def segment_file(
         del volume  # the scan is held once, as ``image``, so that it can be freed below
     else:
         image = read_image(image_path, series, series_required=series_required)
+    if slice_mask_path is not None:
+        prompt_set = prompt_set.with_slice_mask(read_slice_mask(slice_mask_path, image))
     previous = read_image(previous_mask_path) if previous_mask_path else None
-    result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous,
+    result = segment(image, prompt_set, segmenter, modality=modality, previous_mask=previous,
                      config=config)
     grid = ImageGrid.of(image)
     del image, previous  # only the grid is needed now: free a large scan before writing

@@ -17,11 +17,13 @@ from pathlib import Path
 from algorithm.cli_support import EXIT_INPUT_ERROR, run_guarded
 from algorithm.errors import InputError
 from algorithm.inference import OUTPUT_FORMATS, require_dicom_folder, segment_file
-from algorithm.io.case_folders import CLICKS_NAME, find_case_files
+from algorithm.io.case_folders import find_case_inputs
+from algorithm.io.grand_challenge import PROMPT_FILES
 from algorithm.io.images import image_suffix
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import METHOD_HELP, METHODS, make_segmenter
 from algorithm.pipeline import PipelineConfig
+from algorithm.prompts.prompt_set import PromptFiles, require_a_prompt
 
 DICOM_SUFFIX = ".dcm"
 
@@ -42,12 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "dicom-seg: a DICOM SEG (.dcm) referencing the source series, for a "
                         "DICOM series input only")
     sub = parser.add_subparsers(dest="command", required=True)
-    one = sub.add_parser("segment", parents=[common], help="one image and its clicks")
+    one = sub.add_parser("segment", parents=[common],
+                         help="one image and its clicks (or other prompts)")
     one.add_argument("image", type=Path, help="image file or DICOM series folder")
-    one.add_argument("clicks", type=Path,
+    one.add_argument("clicks", type=Path, nargs="?", default=None,
                      help="grand-challenge 'Multiple points' JSON in world mm, LPS (as DICOM, "
                      "ITK, SimpleITK and grand-challenge; 3D Slicer shows RAS: x and y negated), "
-                     "or a 3D Slicer markups file (.mrk.json, either coordinate system)")
+                     "or a 3D Slicer markups file (.mrk.json, either coordinate system); "
+                     "optional when another prompt is given (then they may all be background "
+                     "clicks, as corrections)")
+    add_prompt_arguments(one)
     one.add_argument("-o", "--output", type=Path, required=True,
                      help="mask file (.mha, .nii.gz; .dcm with --format dicom-seg)")
     one.add_argument("--previous-mask", type=Path, default=None,
@@ -58,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     many = sub.add_parser("batch", parents=[common], help="every case folder in a folder")
     many.add_argument("cases", type=Path,
                       help="folder of case folders, each with one image (file or DICOM folder) "
-                      f"and {CLICKS_NAME} (or one .json / .mrk.json)")
+                      f"and its prompts: {', '.join(PROMPT_FILES.values())} (any of them; with "
+                      f"none of those, one .json / .mrk.json of clicks)")
     many.add_argument("output", type=Path, help="folder for <case>.mha masks (<case>.dcm with "
                       "--format dicom-seg) and the report")
     many.add_argument("--image-pattern", metavar="GLOB", default=None,
@@ -87,6 +94,33 @@ def main(argv: list[str] | None = None) -> int:
     return run_guarded(lambda: _segment_batch(args))
 
 
+#: the prompt flags beside the clicks: (flag, metavar, help)
+PROMPT_FLAGS = (
+    ("--scribbles", "JSON", "'Multiple lines': strokes named tumor (or unnamed) or background"),
+    ("--outlines", "JSON", "'Multiple polygons': contours on slices; a tumor polygon makes its "
+     "slice fully annotated, a background one cuts a hole"),
+    ("--box", "JSON", "'2D bounding box' or 'Multiple 2D bounding boxes' around the tumour on "
+     "its slice(s)"),
+    ("--recist", "JSON", "'Distance measurement' or 'Multiple distance measurements': the "
+     "RECIST long axis, then optionally the short axis"),
+    ("--slice-mask", "IMAGE", "a mask on the image's grid that is non-zero on the annotated "
+     "slices only (ITK-SNAP, Slicer): those slices are taken as outlined"),
+)
+
+
+def add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
+    """The prompt files beside the clicks (world mm, LPS; grand-challenge's JSON kinds)."""
+    prompts = parser.add_argument_group(
+        "other prompts", "any of these, with or without clicks; see the README's Prompts")
+    for flag, metavar, text in PROMPT_FLAGS:
+        prompts.add_argument(flag, type=Path, metavar=metavar, help=text)
+
+
+def _prompt_files(args: argparse.Namespace) -> PromptFiles:
+    return PromptFiles(clicks=args.clicks, scribbles=args.scribbles, outlines=args.outlines,
+                       box=args.box, recist=args.recist)
+
+
 def _segment_one(args: argparse.Namespace) -> int:
     _check_output_name(args.output, args.output_format)
     if args.output_format == "dicom-seg":
@@ -94,13 +128,14 @@ def _segment_one(args: argparse.Namespace) -> int:
     if args.series and not args.image.is_dir():
         raise InputError(f"--series chooses among a DICOM folder's series; {args.image.name} is "
                          "not a folder")
+    require_a_prompt(_prompt_files(args), slice_mask_given=args.slice_mask is not None)
     segmenter = make_segmenter(args.method, args.weights, args.device)
     start = time.perf_counter()
-    result = segment_file(args.image, args.clicks, args.output, segmenter,
+    result = segment_file(args.image, _prompt_files(args), args.output, segmenter,
                           modality=args.modality, previous_mask_path=args.previous_mask,
                           config=_pipeline_config(args),
                           series=(args.series,) if args.series else (),
-                          output_format=args.output_format)
+                          output_format=args.output_format, slice_mask_path=args.slice_mask)
     print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
           f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
@@ -133,10 +168,10 @@ def _segment_batch(args: argparse.Namespace) -> int:
     for i, case in enumerate(cases, 1):
         start = time.perf_counter()
         try:
-            image, clicks = find_case_files(case, args.image_pattern)
+            image, prompts = find_case_inputs(case, args.image_pattern)
             suffix = DICOM_SUFFIX if args.output_format == "dicom-seg" else ".mha"
             out = args.output / f"{case.name}{suffix}"
-            result = segment_file(image, clicks, out, segmenter, modality=args.modality,
+            result = segment_file(image, prompts, out, segmenter, modality=args.modality,
                                   config=_pipeline_config(args), series=args.series,
                                   series_required=False, output_format=args.output_format)
         except InputError as exc:
@@ -147,7 +182,9 @@ def _segment_batch(args: argparse.Namespace) -> int:
         report["succeeded"].append({"case": case.name, "mask": out.name, "seconds": round(seconds, 2),
                                     "voxels": int(result.mask.sum()), "modality": result.modality,
                                     "warnings": list(result.warnings)})
-        flag = ", implausible mask: see the warning" if result.warnings else ""
+        implausible = any(w.startswith("implausible") for w in result.warnings)
+        flag = (", implausible mask: see the warning" if implausible
+                else ", see the warning" if result.warnings else "")
         print(f"[{i}/{len(cases)}] {case.name}: ok ({seconds:.1f} s{flag})", file=sys.stderr)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "batch_report.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -17,7 +17,7 @@ from algorithm.methods.base import Segmenter
 from algorithm.methods.select import model_version
 from algorithm.pipeline import SegmentationResult, segment
 from algorithm.preprocessing import Modality
-from algorithm.prompts import read_clicks
+from algorithm.prompts.prompt_set import read_prompt_files
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
     """Segment the case and write all its outputs, or raise (``InputError`` for bad input)
     having written nothing. Plausibility warnings go to stderr, as in every entry point."""
     start = time.perf_counter()
-    clicks = read_clicks(inputs.clicks)
+    prompts = read_prompt_files(inputs.prompts)
     image = read_image(inputs.image)
     previous = (read_previous_mask(inputs.previous_segmentation, image)
                 if inputs.previous_segmentation is not None else None)
-    result = segment(image, clicks, segmenter, modality=modality, previous_mask=previous)
+    result = segment(image, prompts, segmenter, modality=modality, previous_mask=previous)
     grid = ImageGrid.of(image)
     del image, previous  # only the grid is needed now: free a large scan before its mask is built
     written = write_case_outputs(Path(output_dir), inputs.image, grid, result,

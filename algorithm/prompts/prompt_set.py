@@ -73,12 +73,17 @@ class PromptFiles:
                 if getattr(self, f.name) is not None}
 
 
-def read_prompt_files(files: PromptFiles, *, slice_mask_given: bool = False) -> PromptSet:
-    """Read and validate every prompt file; at least one prompt (a slice mask counts) is
-    needed. Clicks beside another prompt may all be background (corrections)."""
+def require_a_prompt(files: PromptFiles, *, slice_mask_given: bool = False) -> None:
+    """Refuse a case without any prompt (before a model is loaded for it)."""
     if not files.given() and not slice_mask_given:
         raise InputError("no prompt given: at least one of clicks, scribbles, outlines, a box, "
                          "a RECIST line or a slice mask is needed")
+
+
+def read_prompt_files(files: PromptFiles, *, slice_mask_given: bool = False) -> PromptSet:
+    """Read and validate every prompt file; at least one prompt (a slice mask counts) is
+    needed. Clicks beside another prompt may all be background (corrections)."""
+    require_a_prompt(files, slice_mask_given=slice_mask_given)
     others = slice_mask_given or any(kind != "clicks" for kind in files.given())
     return PromptSet(
         clicks=read_clicks(files.clicks, require_positive=not others) if files.clicks else None,
