@@ -75,6 +75,8 @@ def validate_kind(data: object, models: dict[str, type[BaseModel]], what: str) -
     """For a socket that takes one of several kinds: the model its ``type`` names, validated; a
     missing or other ``type`` is refused naming the kinds it may be."""
     expected = " or ".join(f"'{kind}'" for kind in models)
+    if isinstance(data, tuple(models.values())):  # validated already (a server's request body)
+        return data
     if not isinstance(data, dict) or "type" not in data:
         where = "type" if isinstance(data, dict) else "<root>"
         raise InputError(f"invalid {what} JSON at '{where}': a {expected} object is needed")

@@ -233,6 +233,7 @@ def _lesion_info(lesion: Lesion) -> LesionInfo:
     current = lesion.current
     return LesionInfo(id=lesion.id, name=lesion.name, step=lesion.step,
                       clicks=MultiplePoints.model_validate(current.clicks.to_multiple_points()),
+                      prompt_kinds=list(current.prompts.kinds),
                       voxels=current.mask.voxels, measurements=current.measurements,
                       recist_axes=recist_axes_value(current.measurements),
                       warnings=list(current.warnings), confidence=current.confidence)

@@ -8,7 +8,7 @@ failure leaves the lesion as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import SimpleITK as sitk
@@ -18,8 +18,16 @@ from algorithm.measurements import LesionMeasurements, measure_lesion
 from algorithm.methods.base import Segmenter
 from algorithm.pipeline import PipelineConfig, PreparedImage, segment_prepared
 from algorithm.prompts import Clicks, parse_clicks
+from algorithm.prompts.boxes import parse_boxes
+from algorithm.prompts.distances import parse_recist
+from algorithm.prompts.lines import parse_scribbles
+from algorithm.prompts.polygons import parse_outlines
+from algorithm.prompts.prompt_set import PromptSet
 from algorithm.server.mask_codec import StoredMask
-from algorithm.server.schemas import ClicksPrompt, RefinePrompt
+from algorithm.server.schemas import (
+    BoxPrompt, ClicksPrompt, OtherPrompt, OutlinesPrompt, RecistPrompt, RefinePrompt,
+    ScribblesPrompt,
+)
 
 NO_CLICKS = Clicks.from_points(np.zeros((0, 3)))
 
@@ -33,10 +41,17 @@ class LesionState:
     measurements: LesionMeasurements
     warnings: tuple[str, ...] = ()
     confidence: float | None = None  #: ``SegmentationResult.confidence`` of this mask
+    #: the prompts other than clicks the mask was made from (scribbles, outlines, box, RECIST)
+    others: PromptSet = field(default_factory=PromptSet)
 
     @property
     def empty(self) -> bool:
-        return self.mask.voxels == 0 and len(self.clicks.positive) == 0
+        return self.mask.voxels == 0 and len(self.clicks.positive) == 0 and not self.others.kinds
+
+    @property
+    def prompts(self) -> PromptSet:
+        """Everything the mask was made from."""
+        return replace(self.others, clicks=self.clicks)
 
 
 def empty_state(image: sitk.Image) -> LesionState:
@@ -47,23 +62,42 @@ def empty_state(image: sitk.Image) -> LesionState:
 
 def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksPrompt | RefinePrompt,
                  segmenter: Segmenter, config: PipelineConfig) -> LesionState:
-    """The lesion's state after ``prompt``; ``InputError`` for clicks that cannot be used."""
+    """The lesion's state after ``prompt``; ``InputError`` for prompts that cannot be used."""
+    others = PromptSet()
     if isinstance(prompt, ClicksPrompt):
         clicks, previous = parse_clicks(prompt.points), None
     elif isinstance(prompt, RefinePrompt):
         added = parse_clicks(prompt.points, require_positive=False)
         clicks = Clicks.from_points(np.vstack([state.clicks.positive, added.positive]),
                                     np.vstack([state.clicks.negative, added.negative]))
-        if len(clicks.positive) == 0:
+        others = state.others
+        if len(clicks.positive) == 0 and not others.kinds:
             raise InputError("a refinement needs a tumour click: this lesion has none yet, so "
                              "send its clicks first (prompt type 'clicks')")
         previous = state.mask.to_array() if state.mask.voxels else None
+    elif isinstance(prompt, OtherPrompt):
+        clicks, previous, others = NO_CLICKS, None, other_prompts(prompt)
     else:  # the schema admits no other kind; a new kind must be handled here
         raise TypeError(f"unhandled prompt kind {type(prompt).__name__}")
-    result = segment_prepared(prepared, clicks, segmenter, previous_mask=previous, config=config)
+    prompts = clicks if not others.kinds else replace(others, clicks=clicks)
+    result = segment_prepared(prepared, prompts, segmenter, previous_mask=previous, config=config)
     region = result.region or tuple(slice(0, n) for n in result.mask.shape)
     mask = StoredMask.from_region(result.mask[region], tuple(s.start for s in region),
                                   result.mask.shape)
     return LesionState(clicks, mask, measure_lesion(result.mask, prepared.image),
-                       tuple(result.warnings), result.confidence)
+                       tuple(result.warnings), result.confidence, others)
+
+
+def other_prompts(prompt: OtherPrompt) -> PromptSet:
+    """A prompt other than clicks as the pipeline takes it, validated by the rules the files
+    of ``lesionseg segment`` and the platform follow."""
+    if isinstance(prompt, ScribblesPrompt):
+        return PromptSet(scribbles=parse_scribbles(prompt.lines))
+    if isinstance(prompt, OutlinesPrompt):
+        return PromptSet(outlines=parse_outlines(prompt.polygons))
+    if isinstance(prompt, BoxPrompt):
+        return PromptSet(boxes=parse_boxes(prompt.box))
+    if isinstance(prompt, RecistPrompt):
+        return PromptSet(recist=parse_recist(prompt.axes))
+    raise TypeError(f"unhandled prompt kind {type(prompt).__name__}")
 

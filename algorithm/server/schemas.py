@@ -1,7 +1,9 @@
 """What the server's clients send and receive: the models behind its OpenAPI schema.
 
-Prompts are a union discriminated by ``type``: a later kind (scribble, outline, box, RECIST
-line) is a new member, so clients that send today's kinds keep working. Coordinates are world
+Prompts are a union discriminated by ``type``: clicks, a refinement with corrective clicks,
+scribbles, outlines, a box and RECIST axes, each holding the grand-challenge value its socket
+takes (``algorithm.prompts``); a later kind is a new member, so clients that send today's kinds
+keep working. Coordinates are world
 millimetres in LPS, as in the platform's "Multiple points"; voxel indices are ITK's (i, j, k),
 the order 3D Slicer calls IJK.
 """
@@ -14,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from algorithm.measurements import LesionMeasurements
 from algorithm.prompts import MultiplePoints
+from algorithm.prompts.boxes import BoundingBox2D, MultipleBoundingBoxes
+from algorithm.prompts.distances import DistanceMeasurement, MultipleDistanceMeasurements
+from algorithm.prompts.lines import MultipleLines
+from algorithm.prompts.polygons import MultiplePolygons
 
 Triple = tuple[float, float, float]
 IndexTriple = tuple[int, int, int]
@@ -44,7 +50,51 @@ class RefinePrompt(_Strict):
         description="the clicks to add, grand-challenge 'Multiple points', world mm LPS")
 
 
-Prompt = Annotated[Union[ClicksPrompt, RefinePrompt], Field(discriminator="type")]
+_AFRESH = ("Segment the lesion afresh from this prompt (its earlier prompts and mask are set "
+           "aside, undo brings them back); corrective clicks follow as 'refine'. ")
+
+
+class ScribblesPrompt(_Strict):
+    __doc__ = _AFRESH + "The same strokes give the mask ``lesionseg segment --scribbles`` gives."
+
+    type: Literal["scribbles"]
+    lines: MultipleLines = Field(
+        description="grand-challenge 'Multiple lines', world mm LPS: each line a stroke, named "
+        "'tumor' (or unnamed) or 'background'")
+
+
+class OutlinesPrompt(_Strict):
+    __doc__ = _AFRESH + "The same outlines give the mask ``lesionseg segment --outlines`` gives."
+
+    type: Literal["outlines"]
+    polygons: MultiplePolygons = Field(
+        description="grand-challenge 'Multiple polygons', world mm LPS: a 'tumor' (or unnamed) "
+        "polygon annotates its slice fully, a 'background' one cuts a hole")
+
+
+class BoxPrompt(_Strict):
+    __doc__ = _AFRESH + "The same box gives the mask ``lesionseg segment --box`` gives."
+
+    type: Literal["box"]
+    box: Annotated[Union[BoundingBox2D, MultipleBoundingBoxes], Field(discriminator="type")] = (
+        Field(description="grand-challenge '2D bounding box' or 'Multiple 2D bounding boxes', "
+              "world mm LPS: the tumour's extent on its slice"))
+
+
+class RecistPrompt(_Strict):
+    __doc__ = _AFRESH + "The same axes give the mask ``lesionseg segment --recist`` gives."
+
+    type: Literal["recist"]
+    axes: Annotated[Union[DistanceMeasurement, MultipleDistanceMeasurements],
+                    Field(discriminator="type")] = Field(
+        description="grand-challenge 'Distance measurement' or 'Multiple distance "
+        "measurements', world mm LPS: the RECIST long axis, then optionally the short axis")
+
+
+#: the kinds that segment afresh from a prompt other than clicks
+OtherPrompt = Union[ScribblesPrompt, OutlinesPrompt, BoxPrompt, RecistPrompt]
+Prompt = Annotated[Union[ClicksPrompt, RefinePrompt, ScribblesPrompt, OutlinesPrompt, BoxPrompt,
+                         RecistPrompt], Field(discriminator="type")]
 
 
 class FromPathRequest(_Strict):
@@ -95,6 +145,9 @@ class LesionInfo(BaseModel):
     name: str | None
     step: int = Field(ge=0, description="how many steps undo can go back (0: none left)")
     clicks: MultiplePoints = Field(description="every click the current mask was made from")
+    prompt_kinds: list[str] = Field(
+        default_factory=list, description="every prompt kind the current mask was made from "
+        "(clicks, scribbles, outlines, box, recist)")
     voxels: int = Field(ge=0)
     measurements: LesionMeasurements
     recist_axes: dict = Field(
