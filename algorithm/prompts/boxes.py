@@ -119,13 +119,13 @@ def box_facts(image: sitk.Image, boxes: tuple[BoundingBox, ...]) -> PromptFacts:
         lo[axis] = hi[axis] = number
         plane = plane_shape(shape, axis)
         inside = _centres_within(lo[[rows, cols]], hi[[rows, cols]], plane)
-        background.append(slice_voxels(axis, number, ~inside))
         middle, half = (lo + hi) / 2.0, (hi - lo) * CENTRE_FRACTION / 2.0
         centre = _centres_within((middle - half)[[rows, cols]], (middle + half)[[rows, cols]],
                                  plane) & inside
-        if not centre.any():  # a box a few voxels wide: the voxel at its middle
+        if not centre.any():  # a box a few voxels wide: the voxel at its middle, which it
             cell = np.clip(np.rint(middle[[rows, cols]]), 0, np.asarray(plane) - 1).astype(int)
-            centre[tuple(cell)] = True
+            centre[tuple(cell)] = inside[tuple(cell)] = True  # overlaps even if its centre is out
+        background.append(slice_voxels(axis, number, ~inside))
         weak.append(slice_voxels(axis, number, centre))
         bounded = np.ones((3, 2), dtype=bool)
         bounded[axis] = False

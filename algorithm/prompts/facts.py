@@ -13,6 +13,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from algorithm.geometry import check_inside, inside_image, shape_zyx, world_to_index
+from algorithm.prompts.raster import SNAP
 
 RAS_HINT = ("these look like RAS coordinates (3D Slicer): flip x and y (prompts are LPS world "
             "mm, as DICOM and ITK use)")
@@ -56,9 +57,13 @@ class PromptFacts:
 
 def points_to_index(image: sitk.Image, points_xyz: np.ndarray, what: str) -> np.ndarray:
     """Continuous indices (z, y, x) of world points, refusing any outside the image (with a
-    hint when x and y flipped would put them all inside: RAS taken for LPS)."""
+    hint when x and y flipped would put them all inside: RAS taken for LPS). A point on the
+    image's outer face (a box drawn to the edge) may land a rounding error beyond it: within
+    ``SNAP`` it is taken as on it."""
     shape = shape_zyx(image)
     index = world_to_index(image, points_xyz)
+    on_face = np.clip(index, -0.5, shape - 0.5)
+    index = np.where(np.abs(index - on_face) <= SNAP, on_face, index)
     if not inside_image(index, shape).all() and inside_image(
             world_to_index(image, np.asarray(points_xyz) * _FLIP_XY), shape).all():
         check_inside(index, shape, f"{what} point",
