@@ -12,9 +12,7 @@ the classical method. Medians over the repeats; indicative only on a shared CPU.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from algorithm.geometry import ModelGrid, spacing_zyx  # noqa: E402
+from benchmarks.bench_measurements import median_seconds  # noqa: E402
 from algorithm.guidance.encoding import gaussian_click_map, gaussian_seed_map  # noqa: E402
 from algorithm.methods.classical import GeodesicSegmenter  # noqa: E402
 from algorithm.phantom import rotation_direction  # noqa: E402
@@ -75,15 +74,6 @@ def dense_scribble(image: sitk.Image, mask: np.ndarray, points: int) -> dict:
              for p in path]
     return {"type": "Multiple lines", "version": {"major": 1, "minor": 0},
             "lines": [{"seed_points": [], "path_point_lists": [world]}]}
-
-
-def median_seconds(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
