@@ -104,14 +104,22 @@ def spearman(rows, score: str) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", nargs="+", required=True, type=Path)
+    parser.add_argument("--weights", nargs="+", type=Path, help="one model per fold")
     parser.add_argument("--nodules", type=int, default=40, help="held-out nodules to score")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="only redraw the plot from rows an earlier run wrote (--json)")
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--plot-score", default=None,
                         help="the score to plot (default: the one chosen)")
     args = parser.parse_args()
+    if args.from_json:
+        rows = json.loads(args.from_json.read_text(encoding="utf-8"))
+        plot(rows, args.plot_score or "shipped", args.plot or Path("confidence.png"))
+        return
+    if not args.weights:
+        parser.error("--weights is required (unless --from-json)")
     torch.set_num_threads(args.threads)
     cards = [read_card(w) for w in args.weights]
     segmenters = [make_segmenter("auto", w, "cpu") for w in args.weights]
@@ -167,7 +175,9 @@ def plot(rows, score: str, path: Path) -> None:
             rho = spearman(rs, score)[0]
             ax.scatter([r[score] for r in rs], [r["dsc"] for r in rs], marker=marker, s=18,
                        color=colour, alpha=0.8, label=f"{cohort} (n={len(rs)}, ρ={rho:.2f})")
-    ax.set_xlabel(f"confidence ({score})")
+    label = ("as the pipeline reports it: DSC with the classical answer" if score == "shipped"
+             else score)
+    ax.set_xlabel(f"confidence ({label})")
     ax.set_ylabel("real DSC (held-out patients)")
     ax.set_title("Confidence against the DSC the user gets", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
