@@ -156,7 +156,8 @@ class LesionInfo(BaseModel):
     confidence: float | None = Field(
         default=None, description="how far to trust the mask, in [0, 1]: its DSC with the "
         "classical method's answer to the same prompts (a ranking of cases, not a calibrated "
-        "DSC); null for an empty lesion or the classical method")
+        "DSC); null unless the server runs with --confidence, for an empty lesion, or for the "
+        "classical method")
 
     @field_serializer("clicks")
     def _platform_json(self, clicks: MultiplePoints) -> dict:

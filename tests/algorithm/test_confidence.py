@@ -88,3 +88,20 @@ def test_the_classical_method_and_a_config_that_declines_get_no_score():
     assert segment(image, clicks, GeodesicSegmenter()).confidence is None
     off = PipelineConfig(confidence=False)
     assert segment(image, clicks, _Shrunk(0), config=off).confidence is None
+
+
+def test_the_server_reports_the_pipelines_score_only_when_asked():
+    from algorithm.server.app import ServerSettings
+    from tests.algorithm.serve_support import clicks_prompt, new_lesion, running_server, upload
+
+    image, truth = box_phantom()
+    six = extreme_clicks(image, truth)
+    expected = segment(image, Clicks.from_points(six), _Shrunk(3)).confidence
+    for settings, want in ((ServerSettings(), None),
+                           (ServerSettings(pipeline=PipelineConfig(confidence=True)), expected)):
+        with running_server(settings, _Shrunk(3)) as server, server.client() as client:
+            session = upload(client, image)["id"]
+            lesion = new_lesion(client, session)
+            answer = client.post(f"/sessions/{session}/lesions/{lesion}/prompts",
+                                 json=clicks_prompt(six)).json()
+            assert answer["confidence"] == (None if want is None else pytest.approx(want))
