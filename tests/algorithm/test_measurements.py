@@ -256,3 +256,28 @@ def test_a_sagittally_stored_scan_is_measured_on_its_axial_slices():
     assert m.recist_slice_index == reference.recist_slice_index
     (_, _, z0), (_, _, z1) = m.long_axis.start, m.long_axis.end
     assert z0 == pytest.approx(z1)  # both ends on one axial slice
+
+
+def test_skipping_slices_that_cannot_hold_the_long_axis_changes_nothing():
+    """axial_diameters measures only the slices whose bounding box could hold the long axis;
+    the answer, ties included, is that of measuring every slice."""
+    from algorithm.measurements.diameters import axial_diameters, boundary_points_mm, feret_axes
+
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        shape = tuple(int(n) for n in rng.integers(3, 14, size=3))
+        mask = rng.random(shape) < rng.uniform(0.05, 0.6)
+        if trial % 4 == 0:  # identical slices: ties decided by the lower slice index
+            mask[:] = mask[:1]
+        spacing = tuple(float(v) for v in rng.choice([0.5, 0.8, 1.0, 2.5], size=3))
+        if not mask.any():
+            continue
+        got = axial_diameters(mask, spacing)
+        best = None
+        for k in np.flatnonzero(mask.any(axis=(1, 2))):
+            axes = feret_axes(boundary_points_mm(mask[k], spacing[1:]))
+            if best is None or (axes.long_mm, axes.short_mm) > best[:2]:
+                best = (axes.long_mm, axes.short_mm, int(k))
+        # (the reference measures uncropped slices: the same lengths to rounding)
+        assert got.slice_index == best[2]
+        assert (got.long_mm, got.short_mm) == pytest.approx(best[:2], rel=1e-12)
