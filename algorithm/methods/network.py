@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from algorithm.guidance.encoding import encode
+from algorithm.guidance.network_input import network_input
 from algorithm.methods.base import GridCase
 from algorithm.network.model_card import ModelCard
 from algorithm.network.unet import UNet3D
@@ -42,15 +42,9 @@ class NetworkSegmenter:
         return self.card.prompt_kinds
 
     def predict(self, case: GridCase) -> np.ndarray:
-        g = self.card.guidance
-        seeds = case.seeds  # given whatever kinds the card lists: untrained kinds still inform
-        channels = encode(
-            case.image, case.positive, case.negative, case.previous_mask, spacing=case.spacing,
-            intensity_weight=g.geodesic_intensity_weight, geodesic_scale=g.geodesic_scale,
-            click_sigma=g.click_sigma, channels=g.channels,
-            positive_seeds=None if seeds is None else seeds.positive,
-            negative_seeds=None if seeds is None else seeds.background,
-        )
+        # seeds are given whatever kinds the card lists: untrained kinds still inform
+        channels = network_input(case.image, case.positive, case.negative, case.previous_mask,
+                                 case.spacing, case.seeds, self.card.guidance)
         x = torch.from_numpy(channels[None]).to(self.device)
         flips = [()] + ([(2,), (3,), (4,)] if self.card.test_time_flips else [])
         with torch.inference_mode():
