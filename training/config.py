@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from algorithm.click_convention import PROTOCOL_INWARD
+from algorithm.prompts.prompt_set import PROMPT_KINDS
+from training.prompt_simulation import VALIDATION_PROMPTS
 from training.synthesis import LesionSynthesisConfig
 
 
@@ -84,6 +86,39 @@ class TrainConfig(BaseModel):
     val_corrections: int = Field(default=0, description=(
         "validation also simulates this many corrective clicks; the best epoch then maximises "
         "the mean of the first and the corrected DSC"))
+
+    prompt_kinds: list[str] = Field(default_factory=lambda: ["clicks"], description=(
+        "prompt kinds the samples draw from (clicks scribbles outlines box recist); the model "
+        "card lists them"))
+    prompt_kind_weights: list[float] = Field(default_factory=list, description=(
+        "how often each of --prompt-kinds is drawn, one weight > 0 per kind; empty: equally"))
+    val_prompt: str = Field(default="clicks", description=(
+        "the prompt each epoch's validation gives (clicks outlines-1 outlines-3 scribbles box "
+        "box-2 recist-long recist-long-short)"))
+
+    @field_validator("prompt_kinds")
+    @classmethod
+    def _known_prompt_kinds(cls, value: list[str]) -> list[str]:
+        unknown = [k for k in value if k not in PROMPT_KINDS]
+        if unknown or not value or len(set(value)) != len(value):
+            raise ValueError(f"prompt_kinds must be distinct names from {PROMPT_KINDS}, "
+                             f"got {value}")
+        return value
+
+    @field_validator("val_prompt")
+    @classmethod
+    def _known_val_prompt(cls, value: str) -> str:
+        if value not in VALIDATION_PROMPTS:
+            raise ValueError(f"val_prompt must be one of {VALIDATION_PROMPTS}, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _a_weight_per_kind(self) -> "TrainConfig":
+        weights = self.prompt_kind_weights
+        if weights and (len(weights) != len(self.prompt_kinds) or not all(w > 0 for w in weights)):
+            raise ValueError(f"prompt_kind_weights must be one weight > 0 per prompt kind "
+                             f"{self.prompt_kinds}, got {weights}")
+        return self
 
     @field_validator("source_weights")
     @classmethod

@@ -4,6 +4,12 @@ Clicks are simulated on the lesion (``training.interaction``); the VOI, the mode
 resampling, the normalisation and the guidance encoding are the algorithm's own functions, so
 training and inference cannot drift apart. A share of samples simulates refinement: a flawed
 previous mask plus error-driven corrective clicks, so one network serves both steps.
+
+With ``prompt_kinds`` beyond clicks, each sample draws its kind (``training.prompt_simulation``):
+the drawing becomes seeds through the product's own ``prompt_seeds``, the VOI comes from their
+extent (grown across any side no prompt bounds until it holds the lesion, as the pipeline's
+growth would), and the seeds reach the guidance through ``network_input``, as at inference.
+Clicks alone (the default) draw exactly what they drew before kinds existed.
 """
 
 from __future__ import annotations
@@ -14,14 +20,18 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from algorithm.geometry import ModelGrid, mask_to_grid, resample_to_grid, voi_from_clicks
-from algorithm.guidance.encoding import encode
+from algorithm.errors import InputError
+from algorithm.geometry import Box, ModelGrid, mask_to_grid, resample_to_grid, voi_from_clicks
+from algorithm.guidance.network_input import network_input
+from algorithm.methods.base import GridSeeds
 from algorithm.network.model_card import GuidanceSettings
 from algorithm.preprocessing import normalise, outside_value
+from algorithm.prompts.seeds import PromptSeeds, prompt_seeds
 from training.augment import augment_intensity, random_flip
 from training.interaction import (
     ClickSimulationConfig, append_click, corrective_click, simulate_initial_clicks,
 )
+from training.prompt_simulation import PromptSimulationConfig, SimulationFailure, simulate_prompt
 from training.sources import LesionExample
 
 
@@ -34,6 +44,18 @@ class SampleConfig:
     clicks: ClickSimulationConfig = field(default_factory=ClickSimulationConfig)
     guidance: GuidanceSettings = field(default_factory=GuidanceSettings)
     augment: bool = True
+    #: the prompt kinds samples draw from (``algorithm.prompts.prompt_set.PROMPT_KINDS``)
+    prompt_kinds: tuple[str, ...] = ("clicks",)
+    #: how often each is drawn (None: equally often)
+    prompt_kind_weights: tuple[float, ...] | None = None
+    prompts: PromptSimulationConfig = field(default_factory=PromptSimulationConfig)
+
+    def __post_init__(self) -> None:
+        weights = self.prompt_kind_weights
+        if weights is not None and (len(weights) != len(self.prompt_kinds)
+                                    or not all(w > 0 for w in weights)):
+            raise ValueError(f"prompt_kind_weights must be one weight > 0 per kind "
+                             f"{self.prompt_kinds}, got {weights}")
 
 
 def as_image(example: LesionExample) -> sitk.Image:
@@ -53,6 +75,8 @@ class GridSample:
     negative: np.ndarray  #: (M, 3)
     spacing: np.ndarray  #: the grid's relative voxel size
     previous: np.ndarray | None = None  #: (P, P, P) float32 in [0, 1]
+    seeds: GridSeeds | None = None  #: prompts other than clicks on the grid (None: clicks only)
+    kind: str = "clicks"  #: the prompt kind simulated
 
 
 def draw_grid_sample(example: LesionExample, rng: np.random.Generator,
@@ -61,14 +85,26 @@ def draw_grid_sample(example: LesionExample, rng: np.random.Generator,
     with probability ``p_refine`` a synthetic flawed previous mask and corrections on top."""
     config = config or SampleConfig()
     spacing = example.spacing
-    clicks = simulate_initial_clicks(example.mask, spacing, rng, config.clicks).astype(float)
-    box = voi_from_clicks(clicks, spacing)
+    image = as_image(example)
+    kind = draw_prompt_kind(config, rng)
+    seeds = None
+    if kind != "clicks":
+        try:
+            seeds = prompt_seeds(image, simulate_prompt(kind, example.mask, image, rng,
+                                                        config.prompts))
+        except (SimulationFailure, InputError):
+            kind = "clicks"  # nothing of that kind fits this lesion: a user would click
+    if seeds is None:
+        clicks = simulate_initial_clicks(example.mask, spacing, rng, config.clicks).astype(float)
+        box = voi_from_clicks(clicks, spacing)
+    else:
+        clicks = seeds.positive_clicks
+        box = voi_holding_lesion(seeds, example.mask, spacing)
     if config.voi_scale_jitter:
         scale = 1.0 + rng.uniform(-config.voi_scale_jitter, config.voi_scale_jitter)
         half = (box.hi - box.lo) / 2 * scale
         box = type(box)(lo=box.centre - half, hi=box.centre + half)
     grid = ModelGrid.around(box, spacing, config.grid_size)
-    image = as_image(example)
     raw = resample_to_grid(image, grid, default=outside_value(example.modality))
     mask_image = sitk.GetImageFromArray(example.mask.astype(np.uint8))
     mask_image.CopyInformation(image)
@@ -77,7 +113,8 @@ def draw_grid_sample(example: LesionExample, rng: np.random.Generator,
     if config.augment:
         norm = augment_intensity(norm, rng)
     sample = GridSample(norm, target, grid.image_to_grid_index(clicks), np.zeros((0, 3)),
-                        grid.relative_spacing)
+                        grid.relative_spacing, seeds=None if seeds is None else seeds.on_grid(grid),
+                        kind=kind)
     if target.any() and rng.random() < config.p_refine:
         previous = flawed_prediction(target, sample.positive, rng)
         sample.positive, sample.negative = add_corrections(
@@ -87,11 +124,33 @@ def draw_grid_sample(example: LesionExample, rng: np.random.Generator,
     return sample
 
 
+def draw_prompt_kind(config: SampleConfig, rng: np.random.Generator) -> str:
+    """This sample's prompt kind; one kind draws nothing (so clicks alone keep their stream)."""
+    if len(config.prompt_kinds) == 1:
+        return config.prompt_kinds[0]
+    weights = np.asarray(config.prompt_kind_weights or [1.0] * len(config.prompt_kinds), float)
+    return config.prompt_kinds[int(rng.choice(len(weights), p=weights / weights.sum()))]
+
+
+def voi_holding_lesion(seeds: PromptSeeds, mask: np.ndarray, spacing: np.ndarray) -> Box:
+    """The VOI of the prompts' extent, its sides that no prompt bounds moved out to the lesion's
+    far voxel plus a voxel: where the pipeline's growth (while the mask reaches an unbounded
+    face) would take it for a network that finds the lesion."""
+    box = seeds.extent.voi(spacing)
+    cells = np.argwhere(mask)
+    if not len(cells):
+        return box
+    bounded = seeds.extent.bounded
+    lo = np.where(bounded[:, 0], box.lo, np.minimum(box.lo, cells.min(axis=0) - 1.0))
+    hi = np.where(bounded[:, 1], box.hi, np.maximum(box.hi, cells.max(axis=0) + 1.0))
+    shape = np.asarray(mask.shape)
+    return Box(lo=np.maximum(lo, -0.5), hi=np.minimum(hi, shape - 0.5))
+
+
 def encode_sample(sample: GridSample, guidance: GuidanceSettings) -> np.ndarray:
-    return encode(sample.image, sample.positive, sample.negative, sample.previous,
-                  spacing=sample.spacing, intensity_weight=guidance.geodesic_intensity_weight,
-                  geodesic_scale=guidance.geodesic_scale, click_sigma=guidance.click_sigma,
-                  channels=guidance.channels)
+    """The network input exactly as ``NetworkSegmenter.predict`` builds it."""
+    return network_input(sample.image, sample.positive, sample.negative, sample.previous,
+                         sample.spacing, sample.seeds, guidance)
 
 
 def finish_sample(sample: GridSample, rng: np.random.Generator,

@@ -35,6 +35,7 @@ from training.config import TrainConfig
 from training.datasets import Case, patient_split, read_manifest, read_nnunet_folder
 from training.losses import deep_supervision_loss
 from training.interaction import ClickSimulationConfig
+from training.prompt_simulation import PromptSimulationConfig
 from training.samples import SampleConfig, draw_grid_sample, encode_sample, finish_sample
 from training.self_refinement import refine_with_model
 from training.synthesis import LesionSynthesisConfig
@@ -138,6 +139,7 @@ def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
         architecture=Architecture(features=config.features),
         grid_size=config.grid_size,
         guidance=GuidanceSettings(),
+        prompt_kinds=tuple(config.prompt_kinds),
         training={
             "commit": _git_commit(),
             "epochs_completed": epoch,
@@ -362,7 +364,10 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
                                    p_protocol=min(0.5, 1.0 - config.p_centre),
                                    inward=low, inward_max=high)
     sample_config = SampleConfig(grid_size=config.grid_size, p_refine=config.p_refine,
-                                 voi_scale_jitter=config.voi_scale_jitter, clicks=clicks)
+                                 voi_scale_jitter=config.voi_scale_jitter, clicks=clicks,
+                                 prompt_kinds=tuple(config.prompt_kinds),
+                                 prompt_kind_weights=tuple(config.prompt_kind_weights) or None,
+                                 prompts=PromptSimulationConfig(clicks=clicks))
 
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if config.optimizer == "sgd":
@@ -420,7 +425,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
             evaluated.eval()
             card = model_card(config, train_cases, None, epoch + 1, val_cases, origin)
             summary = validate(NetworkSegmenter(evaluated, card, device), validation,
-                               seeds=config.val_seeds, corrections=config.val_corrections)
+                               seeds=config.val_seeds, corrections=config.val_corrections,
+                               prompt=config.val_prompt)
             record.update(val_dsc=summary["dsc"], val_ellipsoid_dsc=summary["ellipsoid_dsc"])
             if "dsc_corrected" in summary:
                 record["val_dsc_corrected"] = summary["dsc_corrected"]
@@ -476,12 +482,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, action="store_true", **kwargs)
         elif name in ("features", "val_seeds"):
             p.add_argument(flag, type=int, nargs="+", **kwargs)
-        elif name in ("exclude_channels", "val_groups"):
+        elif name in ("exclude_channels", "val_groups", "prompt_kinds"):
             p.add_argument(flag, nargs="+", metavar=name.split("_")[-1][:-1].upper(), **kwargs)
         elif name in ("sample_seed", "init_weights"):
             p.add_argument(flag, type=int if name == "sample_seed" else Path, **kwargs)
         elif name == "synthetic_diameter_mm":
             p.add_argument(flag, type=float, nargs=2, metavar=("MIN", "MAX"), **kwargs)
+        elif name == "prompt_kind_weights":
+            p.add_argument(flag, type=float, nargs="+", metavar="WEIGHT", **kwargs)
         elif name == "click_inward":
             p.add_argument(flag, type=int, nargs=2, metavar=("MIN", "MAX"), **kwargs)
         else:
