@@ -9,10 +9,15 @@ error-driven corrective clicks and one centre click with the shipped pipeline. R
 modality (CT, MR) or lesion size: DSC mean ± SD over cases x seeds, the cases whose mean
 falls more than 0.05 below the ellipsoid, volume agreement (Pearson r, Bland-Altman bias and
 limits, ml) and the bias of the maximum axial diameter (mm), with ``evaluation``'s own code.
+``--prompt-kind`` scores another first prompt instead of the six clicks (an outlined slice,
+three, one tumour and one background scribble, a box, two, the RECIST long axis alone or with
+the short axis: ``training.prompt_simulation.VALIDATION_PROMPTS``), the corrective clicks then
+joining it; the ellipsoid stays the six clicks' (no centre click is scored).
 
     python benchmarks/cross_validate.py --weights RUN/fold0/final ... RUN/fold4/final \
         [--manifest ../shared/data/sts-train/manifest.json] [--seeds 5] [--baseline DIR]
-        [--correction-seeds 5] [--json rows.json] [--summary summary.json]
+        [--correction-seeds 5] [--prompt-kind outlines-1] [--json rows.json]
+        [--summary summary.json]
 """
 
 from __future__ import annotations
@@ -41,18 +46,23 @@ from evaluation.stats import agreement
 from training.cross_validation import assign_fold_models, never_saw
 from training.datasets import read_manifest
 from training.interaction import centre_click, ellipsoid_from_clicks, six_point_clicks
-from training.validation import correct, load_validation_cases
+from training.prompt_simulation import VALIDATION_PROMPTS
+from training.validation import correct, first_prompt, load_validation_cases
 
 STEPS = (1, 3, 5)
 DEFAULT_MANIFEST = ROOT.parent / "shared" / "data" / "sts-train" / "manifest.json"
 BELOW = 0.05  #: a case this far below the ellipsoid is a failure the user must fight
 
 
-def score_case(vc, shipped, network, classical, baseline, seed: int, corrections: bool) -> dict:
-    rng = np.random.default_rng(seed)
-    clicks = six_point_clicks(vc.mask, vc.spacing, rng).astype(float)
+def score_case(vc, shipped, network, classical, baseline, seed: int, corrections: bool,
+               prompt: str = "clicks") -> dict:
+    clicks = six_point_clicks(vc.mask, vc.spacing, np.random.default_rng(seed)).astype(float)
     world = lambda idx: index_to_world(vc.image, np.asarray(idx, float).reshape(-1, 3))
     run = lambda seg, pts: segment(vc.image, Clicks.from_points(world(pts)), seg).mask.astype(bool)
+    beside = None  # the first prompt of another kind, which corrective clicks join
+    if prompt != "clicks":
+        clicks, beside = first_prompt(vc, prompt, seed)
+        run = lambda seg, _: segment(vc.image, beside, seg).mask.astype(bool)
     voxel_ml = float(np.prod(vc.spacing)) / 1000.0
     started = time.perf_counter()
     mask = run(shipped, clicks)
@@ -68,10 +78,14 @@ def score_case(vc, shipped, network, classical, baseline, seed: int, corrections
     if baseline is not None:
         out["baseline"] = dice(run(baseline, clicks), vc.mask)
     if corrections:
-        for step, corrected in enumerate(correct(vc, shipped, clicks, mask, max(STEPS)), 1):
+        start = clicks if beside is None else np.zeros((0, 3))
+        for step, corrected in enumerate(correct(vc, shipped, start, mask, max(STEPS), beside),
+                                         1):
             if step in STEPS:
                 out[f"shipped_{step}corr"] = dice(corrected, vc.mask)
-        out["shipped_1click"] = dice(run(shipped, centre_click(vc.mask, vc.spacing)), vc.mask)
+        if beside is None:
+            out["shipped_1click"] = dice(run(shipped, centre_click(vc.mask, vc.spacing)),
+                                         vc.mask)
     return out
 
 
@@ -121,10 +135,12 @@ def _mean_sd(stats: dict) -> str:
     return f"{stats['mean']:.3f} ± {sd}"
 
 
-def print_tables(keys: list[str], summary: dict) -> None:
+def print_tables(keys: list[str], summary: dict, prompt: str = "clicks") -> None:
     """The summary as tables: nothing is recomputed here."""
     modalities = sorted(summary)
-    print("\nDSC mean ± SD over cases x seeds; six protocol clicks unless named "
+    given = ("six protocol clicks unless named" if prompt == "clicks"
+             else f"first prompt {prompt} (the ellipsoid: six protocol clicks)")
+    print(f"\nDSC mean ± SD over cases x seeds; {given} "
           "(Ncorr: after N corrective clicks; 1click: one centre click)")
     print("| method | " + " | ".join(f"{m} (n={summary[m]['cases']})" for m in modalities) + " |")
     print("|---" * (len(modalities) + 1) + "|")
@@ -163,6 +179,8 @@ def main() -> None:
                              "cross-validation, while the others train)")
     parser.add_argument("--by", choices=("modality", "size"), default="modality",
                         help="report per modality, or per lesion size (< 0.5, 0.5-2, > 2 cm3)")
+    parser.add_argument("--prompt-kind", choices=VALIDATION_PROMPTS, default="clicks",
+                        help="the first prompt scored (default: six protocol clicks)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="also write the per-case rows")
     parser.add_argument("--summary", type=Path, default=None, help="also write the summary")
@@ -206,7 +224,7 @@ def main() -> None:
                              "stratum": stratum(vc, args.by), "seed": seed,
                              "weights": cards[k].version,
                              **score_case(vc, shipped, network, classical, baseline, seed,
-                                          seed < correction_seeds)})
+                                          seed < correction_seeds, args.prompt_kind)})
             own = [r for r in rows if r["case"] == vc.case.case_id]
             print(f"{vc.case.case_id:28s} {vc.case.modality} shipped "
                   f"{np.mean([r['shipped'] for r in own]):.3f} network "
@@ -218,15 +236,17 @@ def main() -> None:
             + (["baseline"] if baseline is not None else [])
             + [f"shipped_{s}corr" for s in STEPS] + ["shipped_1click"])
     summary = summarise(rows, keys)
-    print_tables(keys, summary)
+    print_tables(keys, summary, args.prompt_kind)
     seconds = [r["seconds"] for r in rows]
-    print(f"\nshipped pipeline per case (six clicks, CPU, {args.threads} threads): median "
+    given = "six clicks" if args.prompt_kind == "clicks" else args.prompt_kind
+    print(f"\nshipped pipeline per case ({given}, CPU, {args.threads} threads): median "
           f"{np.median(seconds):.2f} s; seeds {args.seeds} (corrections and centre click: "
           f"{correction_seeds}); models: {', '.join(c.version for c in cards)}"
           + (f"; baseline {baseline_version}" if baseline is not None else ""))
     record = {"command": " ".join(["python", "benchmarks/cross_validate.py", *sys.argv[1:]]),
               "manifest": str(args.manifest), "seeds": args.seeds,
               "correction_seeds": correction_seeds,
+              **({"prompt": args.prompt_kind} if args.prompt_kind != "clicks" else {}),
               "models": [c.version for c in cards], "baseline": baseline_version,
               # the fields training.export reads to say whose figures these are
               "weights_version": " + ".join(c.version for c in cards),
