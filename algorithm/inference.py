@@ -36,11 +36,13 @@ def segment_file(
     series_required: bool = True,
     output_format: OutputFormat = "image",
     slice_mask_path: Path | None = None,
+    suggestion_path: Path | None = None,
 ) -> SegmentationResult:
     """``prompts``: the clicks file, or every prompt file of the case; ``slice_mask_path``: a
     mask on the image's grid whose non-zero slices are annotated (outlines). ``series``:
     SeriesInstanceUIDs to choose from when a DICOM folder holds several
-    (``algorithm.io.dicom.choose_series``)."""
+    (``algorithm.io.dicom.choose_series``). ``suggestion_path``: where to write the suggested
+    next click (``algorithm.suggestion``) beside the mask."""
     files = prompts if isinstance(prompts, PromptFiles) else PromptFiles(clicks=prompts)
     prompt_set = read_prompt_files(files, slice_mask_given=slice_mask_path is not None)
     if output_format == "dicom-seg":
@@ -64,6 +66,10 @@ def segment_file(
                         SegAlgorithm(segmenter.name, model_version(segmenter)))
     else:
         write_mask_atomic(result.mask, grid, output_path)
+    if suggestion_path is not None:
+        from algorithm.suggestion import suggest_click, write_suggestion
+
+        write_suggestion(suggest_click(result, grid.probe()), suggestion_path)
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge
         print(f"warning: {output_path.name}: {warning}", file=sys.stderr)
     return result

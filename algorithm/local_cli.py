@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="mask file (.mha, .nii.gz; .dcm with --format dicom-seg)")
     one.add_argument("--previous-mask", type=Path, default=None,
                      help="mask to refine (with added clicks)")
+    one.add_argument("--suggest", type=Path, metavar="JSON", default=None,
+                     help="also write the suggested next click: grand-challenge 'Multiple "
+                     "points' with one point named 'suggestion' (world mm, LPS), the most "
+                     "uncertain place near the mask's boundary; no point when none is uncertain")
     one.add_argument("--series", metavar="UID", default=None,
                      help="the DICOM series to read (its SeriesInstanceUID) when the folder, "
                      "subfolders included, holds several; the error lists them")
@@ -135,7 +139,8 @@ def _segment_one(args: argparse.Namespace) -> int:
                           modality=args.modality, previous_mask_path=args.previous_mask,
                           config=_pipeline_config(args),
                           series=(args.series,) if args.series else (),
-                          output_format=args.output_format, slice_mask_path=args.slice_mask)
+                          output_format=args.output_format, slice_mask_path=args.slice_mask,
+                          suggestion_path=args.suggest)
     print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
           f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0
