@@ -1,4 +1,4 @@
-"""Command line for hospital IT and researchers: ``lesionseg segment``, ``batch`` and ``serve``.
+"""Command line for hospital IT and researchers: lesionseg segment, batch, rank and serve.
 
 Images may be MHA, NIfTI, NRRD or a DICOM series folder (read with GDCM); masks are written as
 an image on the scan's grid or, for a DICOM series, as a DICOM SEG that references it
@@ -24,6 +24,9 @@ from algorithm.methods.base import Segmenter
 from algorithm.methods.select import METHOD_HELP, METHODS, make_segmenter
 from algorithm.pipeline import PipelineConfig
 from algorithm.prompts.prompt_set import PromptFiles, require_a_prompt
+from algorithm.review import (
+    CaseScore, RankOptions, ranked, require_confidence, score_case, write_ranking,
+)
 
 DICOM_SUFFIX = ".dcm"
 
@@ -72,13 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
                       f"none of those, one .json / .mrk.json of clicks)")
     many.add_argument("output", type=Path, help="folder for <case>.mha masks (<case>.dcm with "
                       "--format dicom-seg) and the report")
-    many.add_argument("--image-pattern", metavar="GLOB", default=None,
-                      help="in each case folder, the image (file or DICOM folder name) to use "
-                      "when there are several, e.g. '*_ct.nii.gz'; without it, of several the "
-                      "nnU-Net channel-0 file (<case>_0000.<ext>) is used")
-    many.add_argument("--series", metavar="UID", action="append", default=[],
-                      help="may repeat: a case whose DICOM folder holds several series reads "
-                      "the one of these SeriesInstanceUIDs it holds")
+    add_case_folder_arguments(many)
+    rank = sub.add_parser("rank", parents=[model],
+                          help="score every case folder by the confidence, least sure first")
+    rank.add_argument("cases", type=Path, help="folder of case folders, as for batch")
+    rank.add_argument("-o", "--output", type=Path, required=True,
+                      help="the ranking CSV: case, confidence, volume_ml, long_axis_mm, "
+                      "warnings, thumbnail, mask, error; least sure first, failed cases last")
+    rank.add_argument("--thumbnails", type=Path, default=None, metavar="FOLDER",
+                      help="folder for <case>.png (axial, coronal and sagittal slices through "
+                      "the lesion with the mask's outline); default: <output>_thumbnails/ "
+                      "beside the CSV")
+    rank.add_argument("--masks", type=Path, default=None, metavar="FOLDER",
+                      help="also write each case's mask there, as <case>.mha")
+    add_case_folder_arguments(rank)
     server = sub.add_parser("serve", parents=[model],
                             help="a local HTTP server for viewers: sessions, clicks, masks")
     from algorithm.server.options import add_serve_arguments
@@ -95,7 +105,20 @@ def main(argv: list[str] | None = None) -> int:
         from algorithm.server.run import serve  # FastAPI and uvicorn load only for the server
 
         return run_guarded(lambda: serve(args))
+    if args.command == "rank":
+        return run_guarded(lambda: _rank(args))
     return run_guarded(lambda: _segment_batch(args))
+
+
+def add_case_folder_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a command that reads a folder of case folders finds each case's image."""
+    parser.add_argument("--image-pattern", metavar="GLOB", default=None,
+                        help="in each case folder, the image (file or DICOM folder name) to use "
+                        "when there are several, e.g. '*_ct.nii.gz'; without it, of several the "
+                        "nnU-Net channel-0 file (<case>_0000.<ext>) is used")
+    parser.add_argument("--series", metavar="UID", action="append", default=[],
+                        help="may repeat: a case whose DICOM folder holds several series reads "
+                        "the one of these SeriesInstanceUIDs it holds")
 
 
 #: the prompt flags beside the clicks: (flag, metavar, help)
@@ -161,12 +184,17 @@ def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
     return PipelineConfig(clicks_on_boundary=args.clicks_on_boundary)
 
 
+def _case_folders(cases: Path) -> list[Path]:
+    if not cases.is_dir():
+        raise InputError(f"cases folder {cases} does not exist")
+    folders = sorted(p for p in cases.iterdir() if p.is_dir())
+    if not folders:
+        raise InputError(f"no case folders in {cases}")
+    return folders
+
+
 def _segment_batch(args: argparse.Namespace) -> int:
-    if not args.cases.is_dir():
-        raise InputError(f"cases folder {args.cases} does not exist")
-    cases = sorted(p for p in args.cases.iterdir() if p.is_dir())
-    if not cases:
-        raise InputError(f"no case folders in {args.cases}")
+    cases = _case_folders(args.cases)
     segmenter = make_segmenter(args.method, args.weights, args.device)
     report = {"method": segmenter.name, "succeeded": [], "failed": []}
     print(f"segmenting {len(cases)} case(s) with {segmenter.name}", file=sys.stderr)
@@ -201,6 +229,38 @@ def _segment_batch(args: argparse.Namespace) -> int:
         return EXIT_INPUT_ERROR
     print(f"all {n_ok} cases segmented; report in {args.output / 'batch_report.json'}",
           file=sys.stderr)
+    return 0
+
+
+def _rank(args: argparse.Namespace) -> int:
+    if args.output.suffix.lower() != ".csv":
+        raise InputError(f"output {args.output} must end in .csv")
+    cases = _case_folders(args.cases)
+    config = _pipeline_config(args)
+    segmenter = make_segmenter(args.method, args.weights, args.device)
+    require_confidence(segmenter, config)
+    thumbnails = args.thumbnails or args.output.with_name(f"{args.output.stem}_thumbnails")
+    options = RankOptions(thumbnails=thumbnails, masks=args.masks,
+                          image_pattern=args.image_pattern, series=args.series,
+                          modality=args.modality, config=config)
+    print(f"ranking {len(cases)} case(s) with {segmenter.name}", file=sys.stderr)
+    scores = []
+    for i, case in enumerate(cases, 1):
+        try:
+            scores.append(score_case(case, segmenter, options))
+        except InputError as exc:
+            scores.append(CaseScore(case=case.name, error=str(exc)))
+            print(f"[{i}/{len(cases)}] {case.name}: FAILED: {exc}", file=sys.stderr)
+            continue
+        print(f"[{i}/{len(cases)}] {case.name}: confidence {scores[-1].confidence:.3f}",
+              file=sys.stderr)  # never None: require_confidence
+    write_ranking(ranked(scores), args.output)
+    failed = [s.case for s in scores if s.error is not None]
+    if failed:
+        print(f"error: {len(failed)} of {len(cases)} cases failed ({', '.join(failed)}); "
+              f"they are listed last in {args.output}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    print(f"all {len(cases)} cases ranked, least sure first, in {args.output}", file=sys.stderr)
     return 0
 
 
