@@ -7,8 +7,9 @@ The rule, on the segmenter's probability p (``SegmentationResult.probability``, 
 2. u is smoothed with a Gaussian of ``smooth_mm`` (in mm on each axis, so anisotropic voxels
    count by their size): a wide uncertain region scores above an isolated uncertain voxel,
    because a click there relabels more of the mask;
-3. candidates are the voxels within ``band_mm`` of the mask's surface (on either side) whose
-   own p lies in the uncertain band, ``|p - 0.5| < uncertain_band / 2``;
+3. candidates are the voxels within ``band_mm`` of the mask's surface voxels (those on either
+   side of its boundary) whose own p lies in the uncertain band,
+   ``|p - 0.5| < uncertain_band / 2``;
 4. the candidate of highest smoothed u is suggested (ties: the first in C order), as its voxel
    centre in world mm, LPS.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from algorithm.geometry import spacing_zyx
 from algorithm.io.atomic import write_atomic, write_json_file
@@ -31,6 +33,7 @@ from algorithm.pipeline import SegmentationResult
 
 #: the name of the one point in ``suggestion_value``
 SUGGESTION_NAME = "suggestion"
+CHUNK = 4096  #: candidates checked for nearness to the surface at a time
 
 
 @dataclass(frozen=True)
@@ -89,23 +92,30 @@ def most_uncertain_voxel(probability: np.ndarray, mask: np.ndarray, spacing_zyx_
     if not mask.any():
         return None
     spacing = np.asarray(spacing_zyx_mm, dtype=float)
-    uncertainty = 1.0 - 2.0 * np.abs(p - 0.5)
-    smooth = ndimage.gaussian_filter(uncertainty, config.smooth_mm / spacing, mode="nearest")
-    candidates = (_distance_to_surface(mask, spacing) <= config.band_mm) & (
-        np.abs(p - 0.5) < config.uncertain_band / 2.0)
-    if not candidates.any():
+    uncertain = np.flatnonzero(np.abs(p - 0.5) < config.uncertain_band / 2.0)
+    if uncertain.size == 0:
         return None
-    scores = np.where(candidates, smooth, -np.inf)
-    flat = int(np.argmax(scores))
-    index = tuple(int(v) for v in np.unravel_index(flat, p.shape))
-    return index, float(np.clip(scores.flat[flat], 0.0, 1.0))
+    smooth = ndimage.gaussian_filter(1.0 - 2.0 * np.abs(p - 0.5), config.smooth_mm / spacing,
+                                     mode="nearest").ravel()
+    # best first (a stable sort: ties in C order); the first near the surface is the answer,
+    # found without a distance transform of the whole region (0.2 s each on 10^6 voxels)
+    ranked = uncertain[np.argsort(-smooth[uncertain], kind="stable")]
+    surface = cKDTree(np.argwhere(_surface(mask)) * spacing)
+    for start in range(0, ranked.size, CHUNK):
+        part = ranked[start:start + CHUNK]
+        points = np.column_stack(np.unravel_index(part, p.shape)) * spacing
+        distance, _ = surface.query(points, distance_upper_bound=config.band_mm * (1 + 1e-9))
+        near = np.flatnonzero(np.isfinite(distance))
+        if near.size:
+            flat = int(part[near[0]])
+            index = tuple(int(v) for v in np.unravel_index(flat, p.shape))
+            return index, float(np.clip(smooth[flat], 0.0, 1.0))
+    return None
 
 
-def _distance_to_surface(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    """mm from each voxel to the nearest voxel of the other label (inside: to the background;
-    outside: to the mask)."""
-    if mask.all():
-        return np.zeros(mask.shape)  # the whole region is lesion: its border is the surface
-    inside = ndimage.distance_transform_edt(mask, sampling=spacing)
-    outside = ndimage.distance_transform_edt(~mask, sampling=spacing)
-    return np.where(mask, inside, outside)
+def _surface(mask: np.ndarray) -> np.ndarray:
+    """The voxels on either side of the mask's boundary: mask voxels with a background
+    neighbour (6-connected; the region's border counts as background) and background voxels
+    with a mask neighbour."""
+    inner = mask & ~ndimage.binary_erosion(mask, border_value=0)
+    return inner | (ndimage.binary_dilation(mask) & ~mask)
