@@ -76,6 +76,7 @@ class ServerSettings:
     grid_cache: int = 8  #: model-grid inputs kept per session
     compute_threads: int = 1
     pipeline: PipelineConfig = PipelineConfig(confidence=False)  #: --confidence turns it on
+    suggest: bool = False  #: compute each answer's suggested next click (--suggest)
     modality: Modality | None = None  #: the default; a session may say otherwise
     upload_dir: Path | None = None  #: where uploads stream to (the system's temp by default)
     #: browser viewers (OHIF) served from these origins may call the server (CORS)
@@ -236,7 +237,8 @@ def _lesion_info(lesion: Lesion) -> LesionInfo:
                       prompt_kinds=list(current.prompts.kinds),
                       voxels=current.mask.voxels, measurements=current.measurements,
                       recist_axes=recist_axes_value(current.measurements),
-                      warnings=list(current.warnings), confidence=current.confidence)
+                      warnings=list(current.warnings), confidence=current.confidence,
+                      suggestion=current.suggestion)
 
 
 def _lesion_result(lesion: Lesion, start: float) -> LesionResult:
@@ -430,7 +432,7 @@ def _session_router(state: ServerState) -> APIRouter:
 
         def work() -> LesionState:
             return apply_prompt(session.prepared, lesion.current, body, state.segmenter,
-                                settings.pipeline)
+                                settings.pipeline, suggest=settings.suggest)
 
         return await step(session, lesion, work)
 

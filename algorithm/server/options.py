@@ -35,5 +35,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score every answer (the lesion's confidence): one classical "
                         "prediction more per prompt, about 0.15 s on 2 CPU cores; without it "
                         "the confidence is null")
+    parser.add_argument("--suggest", action="store_true",
+                        help="return with every answer the suggested next click (the lesion's "
+                        "suggestion: the most uncertain place near the mask's boundary, "
+                        "algorithm/suggestion.py); without it the suggestion is null")
     parser.add_argument("--threads", type=int, default=None,
                         help="PyTorch's CPU threads (default: its own choice)")

@@ -28,6 +28,7 @@ from algorithm.server.schemas import (
     BoxPrompt, ClicksPrompt, OtherPrompt, OutlinesPrompt, RecistPrompt, RefinePrompt,
     ScribblesPrompt,
 )
+from algorithm.suggestion import suggest_click
 
 NO_CLICKS = Clicks.from_points(np.zeros((0, 3)))
 
@@ -43,6 +44,8 @@ class LesionState:
     confidence: float | None = None  #: ``SegmentationResult.confidence`` of this mask
     #: the prompts other than clicks the mask was made from (scribbles, outlines, box, RECIST)
     others: PromptSet = field(default_factory=PromptSet)
+    #: the suggested next click, world mm LPS (``algorithm.suggestion``), when asked for
+    suggestion: tuple[float, float, float] | None = None
 
     @property
     def empty(self) -> bool:
@@ -61,8 +64,11 @@ def empty_state(image: sitk.Image) -> LesionState:
 
 
 def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksPrompt | RefinePrompt,
-                 segmenter: Segmenter, config: PipelineConfig) -> LesionState:
-    """The lesion's state after ``prompt``; ``InputError`` for prompts that cannot be used."""
+                 segmenter: Segmenter, config: PipelineConfig, *,
+                 suggest: bool = False) -> LesionState:
+    """The lesion's state after ``prompt``; ``InputError`` for prompts that cannot be used.
+    ``suggest``: also find the suggested next click (a Gaussian and two distance transforms
+    on the lesion's region, so only when the server is asked to)."""
     others = PromptSet()
     if isinstance(prompt, ClicksPrompt):
         clicks, previous = parse_clicks(prompt.points), None
@@ -84,8 +90,10 @@ def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksProm
     region = result.region or tuple(slice(0, n) for n in result.mask.shape)
     mask = StoredMask.from_region(result.mask[region], tuple(s.start for s in region),
                                   result.mask.shape)
+    suggestion = suggest_click(result, prepared.image) if suggest else None
     return LesionState(clicks, mask, measure_lesion(result.mask, prepared.image),
-                       tuple(result.warnings), result.confidence, others)
+                       tuple(result.warnings), result.confidence, others,
+                       suggestion=suggestion.point_mm if suggestion else None)
 
 
 def other_prompts(prompt: OtherPrompt) -> PromptSet:

@@ -45,6 +45,7 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
                       max_lesions=args.max_lesions, max_undo=args.max_undo),
         pipeline=PipelineConfig(clicks_on_boundary=args.clicks_on_boundary,
                                 confidence=args.confidence),
+        suggest=args.suggest,
         modality=args.modality,
         cors_origins=tuple(args.cors_origin),
         allowed_hosts=LOOPBACK_NAMES if _loopback(args.host) else None,

@@ -158,6 +158,12 @@ class LesionInfo(BaseModel):
         "classical method's answer to the same prompts (a ranking of cases, not a calibrated "
         "DSC); null unless the server runs with --confidence, for an empty lesion, or for the "
         "classical method")
+    suggestion: Triple | None = Field(
+        default=None, description="the suggested next click, world mm LPS, for the viewer to "
+        "highlight: the voxel near the mask's boundary where the segmenter is least sure, a "
+        "wide uncertain region preferred over a lone voxel (a correction there changes the "
+        "mask most); null unless the server runs with --suggest, or when no voxel near the "
+        "boundary is uncertain")
 
     @field_serializer("clicks")
     def _platform_json(self, clicks: MultiplePoints) -> dict:

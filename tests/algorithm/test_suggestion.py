@@ -72,3 +72,23 @@ def test_segment_suggest_writes_one_named_point(tmp_path, capfd):
     near = mask[max(index[2] - 1, 0):index[2] + 2, max(index[1] - 6, 0):index[1] + 7,
                 max(index[0] - 8, 0):index[0] + 9]
     assert near.any() and not near.all()  # the point is on the mask's boundary
+
+
+def test_the_server_returns_the_suggestion_only_when_asked():
+    from algorithm.server.app import ServerSettings
+    from tests.algorithm.serve_support import clicks_prompt, new_lesion, running_server, upload
+
+    image, truth = box_phantom()
+    six = extreme_clicks(image, truth)
+    expected = suggest_click(segment(image, Clicks.from_points(six), GeodesicSegmenter(),
+                                     config=PipelineConfig(confidence=False)), image)
+    for suggest in (False, True):
+        with running_server(ServerSettings(suggest=suggest)) as live, live.client() as client:
+            session = upload(client, image)["id"]
+            lesion = new_lesion(client, session)
+            answer = client.post(f"/sessions/{session}/lesions/{lesion}/prompts",
+                                 json=clicks_prompt(six)).json()
+        if suggest:
+            np.testing.assert_allclose(answer["suggestion"], expected.point_mm)
+        else:
+            assert answer["suggestion"] is None
