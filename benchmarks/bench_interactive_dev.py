@@ -18,14 +18,15 @@ import argparse
 import json
 import resource
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 # benchmarks/ is on sys.path
-from dev_lesions import dice, graph_cut_option, held_out_cases, segmenters  # noqa: I001
+from dev_lesions import (  # noqa: I001
+    dice, graph_cut_option, held_out_cases, print_group_table, segmenters,
+)
 
 from algorithm.geometry import index_to_world
 from algorithm.network.weights import PACKAGE_WEIGHTS_DIR
@@ -133,19 +134,9 @@ def main() -> None:
     keys = ["network", "classical", "net+classical", "ellipsoid", "network_1click",
             "classical_1click"] + [f"{m}_{s}corr" for m in ("network", "net+classical")
                                    for s in STEPS]
-    groups = defaultdict(list)
-    for r in rows:
-        groups[r["group"]].append(r)
-    columns = sorted(groups.items()) + [("overall", rows)]
     print("\nDSC mean ± SD over cases x seeds; six clicks unless named "
           "(1click: one centre click; Ncorr: after N corrective clicks)")
-    print("| method | " + " | ".join(f"{g} (n={len({r['case'] for r in rs})})"
-                                     for g, rs in columns) + " |")
-    print("|---" * (len(columns) + 1) + "|")
-    for k in keys:
-        print(f"| {k} | " + " | ".join(
-            f"{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}"
-            for _, rs in columns) + " |")
+    print_group_table(rows, keys)
     options = ((f" --channel {args.channel}" if args.channel else "")
                + (f" --only {' '.join(args.only)}" if args.only else ""))
     if args.summary:

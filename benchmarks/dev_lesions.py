@@ -97,3 +97,18 @@ def graph_cut_option(value: float | None, card: ModelCard) -> float | None:
     if value is None:
         return card.graph_cut_smoothness
     return value or None
+
+
+def print_group_table(rows: list[dict], keys: list[str], first_column: str = "method") -> None:
+    """A markdown table of mean ± SD of each key over the rows, per group and overall."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["group"], []).append(r)
+    columns = sorted(groups.items()) + [("overall", rows)]
+    print(f"| {first_column} | " + " | ".join(f"{g} (n={len({r['case'] for r in rs})})"
+                                            for g, rs in columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for k in keys:
+        print(f"| {k} | " + " | ".join(
+            f"{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}"
+            for _, rs in columns) + " |")
