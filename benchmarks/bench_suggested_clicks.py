@@ -13,7 +13,7 @@ Also the share of suggestions that fell on a wrong voxel of the mask they were m
 suggestion on a right voxel changes little).
 
     python benchmarks/bench_suggested_clicks.py [--seeds 3] [--steps 3] [--weights W ...]
-        [--only PREFIX ...] [--json rows.json]
+        [--only PREFIX ...] [--smooth-mm 2] [--band-mm 5] [--json rows.json]
 """
 
 from __future__ import annotations
@@ -33,18 +33,19 @@ from algorithm.methods.select import make_segmenter
 from algorithm.network.weights import PACKAGE_WEIGHTS_DIR
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
-from algorithm.suggestion import suggest_click
+from algorithm.suggestion import SuggestionConfig, suggest_click
 from training.interaction import append_click, six_point_clicks
 from training.validation import correct, load_validation_cases
 
 
-def suggested(vc, segmenter, clicks: np.ndarray, steps: int) -> tuple[list[float], list[bool]]:
+def suggested(vc, segmenter, clicks: np.ndarray, steps: int, config: SuggestionConfig
+              ) -> tuple[list[float], list[bool]]:
     """DSC after each suggested click, and whether each suggestion lay on a wrong voxel."""
     positive, negative = np.asarray(clicks, float).reshape(-1, 3), np.zeros((0, 3))
     result = segment(vc.image, Clicks.from_points(index_to_world(vc.image, positive)), segmenter)
     scores, on_error = [], []
     for _ in range(steps):
-        suggestion = suggest_click(result, vc.image)
+        suggestion = suggest_click(result, vc.image, config)
         if suggestion is not None:
             inside = bool(vc.mask[suggestion.index_zyx])
             on_error.append(inside != bool(result.mask[suggestion.index_zyx]))
@@ -60,11 +61,11 @@ def suggested(vc, segmenter, clicks: np.ndarray, steps: int) -> tuple[list[float
     return scores, on_error
 
 
-def run_case(vc, segmenter, seed: int, steps: int) -> dict:
+def run_case(vc, segmenter, seed: int, steps: int, config: SuggestionConfig) -> dict:
     clicks = six_point_clicks(vc.mask, vc.spacing, np.random.default_rng(seed)).astype(float)
     first = segment(vc.image, Clicks.from_points(index_to_world(vc.image, clicks)), segmenter)
     row = {"first": dice(first.mask, vc.mask)}
-    by_suggestion, on_error = suggested(vc, segmenter, clicks, steps)
+    by_suggestion, on_error = suggested(vc, segmenter, clicks, steps, config)
     by_error = [dice(m, vc.mask) for m in correct(vc, segmenter, clicks, first.mask, steps)]
     for step in range(1, steps + 1):
         row[f"suggested_{step}"] = by_suggestion[step - 1]
@@ -82,9 +83,12 @@ def main() -> None:
                         help="one model, or one per cross-validation fold")
     parser.add_argument("--only", nargs="+", default=None, metavar="PREFIX",
                         help="only the held-out cases whose id starts so")
+    parser.add_argument("--smooth-mm", type=float, default=SuggestionConfig.smooth_mm)
+    parser.add_argument("--band-mm", type=float, default=SuggestionConfig.band_mm)
     parser.add_argument("--json", default=None, help="also write the per-case rows here")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    config = SuggestionConfig(smooth_mm=args.smooth_mm, band_mm=args.band_mm)
     rows = []
     for weights in args.weights:
         _, fold_cases = held_out_cases(Path(weights))
@@ -94,7 +98,7 @@ def main() -> None:
         for vc in load_validation_cases(fold_cases):
             for seed in range(args.seeds):
                 rows.append({"case": vc.case.case_id, "group": vc.case.group, "seed": seed,
-                             **run_case(vc, segmenter, seed, args.steps)})
+                             **run_case(vc, segmenter, seed, args.steps, config)})
                 r = rows[-1]
                 print(f"{vc.case.case_id:38s} seed {seed} first {r['first']:.3f} "
                       f"suggested {r[f'suggested_{args.steps}']:.3f} "
