@@ -108,3 +108,19 @@ def test_a_plausible_segmentation_has_no_warnings():
     phantom = make_phantom()
     result = segment(phantom.image, Clicks.from_points(phantom.clicks_xyz), GeodesicSegmenter())
     assert result.warnings == ()
+
+
+def test_the_platform_output_records_the_warning(tmp_path, capfd):
+    """On grand-challenge stderr is seen by few: the warning also goes into the case's
+    lesion-measurements output, which the platform shows and keeps."""
+    from algorithm.io.grand_challenge import locate_inputs
+    from algorithm.platform_case import process_case
+    from tests.algorithm.helpers import write_platform_case
+
+    phantom = make_phantom()
+    clicks = Clicks.from_points(phantom.clicks_xyz).to_multiple_points()
+    root = write_platform_case(tmp_path / "input", phantom.image, clicks)
+    process_case(locate_inputs(root), tmp_path / "output", EverythingSegmenter())
+    report = json.loads((tmp_path / "output" / "lesion-measurements.json").read_text())
+    assert report["warnings"] and report["warnings"][0].startswith("implausible mask")
+    assert "warning: case.mha: implausible mask for its clicks" in capfd.readouterr().err
