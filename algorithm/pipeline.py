@@ -7,7 +7,8 @@
    onto an isotropic model grid, with the seed voxels;
 3. only that grid is resampled and normalised; the segmenter predicts a probability;
 4. while the lesion touches the grid border inside the image, the VOI grows and step 3 repeats;
-5. the probability goes back to the image grid by linear interpolation, is cut at 0.5 and
+5. the probability goes back to the image grid by linear interpolation, is cut at the model
+   card's threshold (0.5 for the classical method and unless a card says otherwise) and
    cleaned up (components at the clicks and seeds, holes filled, each click's and seed's voxel
    labelled as the user said).
 
@@ -167,7 +168,9 @@ def segment_prepared(
         box = _grow(box, touching, shape, config.grow_fraction)
     region, prob_image = grid_to_image(prob, grid, image)
     start = np.asarray([s.start for s in region], dtype=float)
-    local = _clean_up(prob_image > 0.5, seeds, tuple(region), start)
+    # the VOI grew on the 0.5 cut; the mask is the cut the weights' card chose
+    threshold = float(getattr(segmenter, "threshold", 0.5))
+    local = _clean_up(prob_image > threshold, seeds, tuple(region), start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
     confidence = None

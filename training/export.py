@@ -63,13 +63,14 @@ def check_beats_ellipsoid(validation: dict) -> None:
 
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
            benchmark: Path | None = None, graph_cut_smoothness: float | None = None,
-           force: bool = False) -> Path:
+           force: bool = False, threshold: float = 0.5) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     if not force:
         check_beats_ellipsoid(card.get("validation") or {})
     card["combine_with_classical"] = combine_with_classical
     card["graph_cut_smoothness"] = graph_cut_smoothness
+    card["threshold"] = threshold
     if benchmark is not None:
         card["validation"]["benchmark"] = _benchmark_record(card, benchmark)
     if not card["training"].get("cases"):
@@ -94,14 +95,20 @@ def main(argv: list[str] | None = None) -> int:
                              "graph cut of this smoothness (e.g. 2)")
     parser.add_argument("--benchmark", type=Path, default=None,
                         help="JSON summary of the held-out benchmark to record in the card")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="where inference cuts the network's probability into the mask "
+                             "(choose it on cases other than those you report: "
+                             "benchmarks/screens/threshold.py)")
     parser.add_argument("--force", action="store_true",
                         help="export even a model that its validation scores below the "
                              "six-click ellipsoid baseline")
     args = parser.parse_args(argv)
     if args.graph_cut is not None and not args.graph_cut > 0:
         parser.error("--graph-cut needs a positive smoothness")
+    if not 0.0 < args.threshold < 1.0:
+        parser.error("--threshold must lie strictly between 0 and 1")
     target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
-                    args.graph_cut, force=args.force)
+                    args.graph_cut, force=args.force, threshold=args.threshold)
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

@@ -37,6 +37,11 @@ class NetworkSegmenter:
         return self.card.grid_size
 
     @property
+    def threshold(self) -> float:
+        """Where the pipeline cuts this network's probability into the final mask."""
+        return self.card.threshold
+
+    @property
     def prompt_kinds(self) -> tuple[str, ...]:
         """The prompt kinds the weights were trained on (the model card's)."""
         return self.card.prompt_kinds

@@ -53,6 +53,8 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
 
         segmenter = GraphCutSegmenter(segmenter, network.card.graph_cut_smoothness,
                                       name=f"{segmenter.name}+graph-cut")
+    if segmenter is not network:  # the card's cut, whatever wraps the network
+        segmenter.threshold = network.card.threshold
     return segmenter
 
 

@@ -148,3 +148,31 @@ def test_every_click_voxel_carries_its_label_whatever_the_segmenter_says(geometr
     for point in extremes:
         index = image.TransformPhysicalPointToContinuousIndex([float(v) for v in point])[::-1]
         assert mask[tuple(np.rint(index).astype(int))] == 1
+
+
+def test_the_mask_is_the_cut_the_segmenters_threshold_names():
+    """A card's threshold cuts the final probability (the VOI still grows on the 0.5 cut)."""
+
+    class Graded:
+        """A probability falling off linearly from the lesion's centre: a higher cut, a
+        smaller mask."""
+
+        name, grid_size = "network", 48
+
+        def __init__(self, threshold=None):
+            if threshold is not None:
+                self.threshold = threshold
+
+        def predict(self, case):
+            centre = (np.asarray(case.voi_lo) + np.asarray(case.voi_hi)) / 2
+            half = (np.asarray(case.voi_hi) - np.asarray(case.voi_lo)) / 2
+            grid = np.indices((self.grid_size,) * 3, dtype=np.float32)
+            r = np.sqrt(sum(((g - c) / h) ** 2 for g, c, h in zip(grid, centre, half)))
+            return np.clip(1.0 - 0.5 * r, 0.0, 1.0).astype(np.float32)
+
+    image, truth = box_phantom()
+    clicks = Clicks.from_points(extreme_clicks(image, truth))
+    plain = segment(image, clicks, Graded()).mask.sum()
+    half = segment(image, clicks, Graded(0.5)).mask.sum()
+    high = segment(image, clicks, Graded(0.8)).mask.sum()
+    assert plain == half and 0 < high < half

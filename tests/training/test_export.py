@@ -94,3 +94,16 @@ def test_a_model_at_or_above_the_ellipsoid_or_without_validation_is_exported(tmp
                                                                             validation):
     run = _run(tmp_path / "run", ["a"], validation=validation)
     assert load_model(export(run, tmp_path / "ship"))[1].validation == validation
+
+
+def test_the_command_line_records_the_threshold_and_refuses_one_outside_0_1(tmp_path, capsys):
+    from training.export import main
+
+    run = _run(tmp_path / "run", ["a"])
+    assert main([str(run), str(tmp_path / "ship"), "--threshold", "0.8"]) == 0
+    assert load_model(tmp_path / "ship")[1].threshold == 0.8
+    assert main([str(run), str(tmp_path / "plain")]) == 0
+    assert load_model(tmp_path / "plain")[1].threshold == 0.5
+    with pytest.raises(SystemExit):
+        main([str(run), str(tmp_path / "bad"), "--threshold", "1"])
+    assert "strictly between 0 and 1" in capsys.readouterr().err
