@@ -168,8 +168,10 @@ def segment_prepared(
         box = _grow(box, touching, shape, config.grow_fraction)
     region, prob_image = grid_to_image(prob, grid, image)
     start = np.asarray([s.start for s in region], dtype=float)
-    # the VOI grew on the 0.5 cut; the mask is the cut the weights' card chose
-    threshold = float(getattr(segmenter, "threshold", 0.5))
+    # the VOI grew on the 0.5 cut; a first answer is the cut the weights' card chose, and a
+    # refinement the 0.5 cut, as training fed previous masks (a higher cut fed back shrinks
+    # the mask step by step: README, "The shipped model")
+    threshold = float(getattr(segmenter, "threshold", 0.5)) if previous_mask is None else 0.5
     local = _clean_up(prob_image > threshold, seeds, tuple(region), start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local

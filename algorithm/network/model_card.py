@@ -55,8 +55,9 @@ class ModelCard(BaseModel):
     #: the prompt kinds (``algorithm.prompts.prompt_set.PROMPT_KINDS``) the weights were trained
     #: on; others still reach the network through the same guidance, untrained
     prompt_kinds: tuple[str, ...] = ("clicks",)
-    #: where the network's probability is cut into the mask (0.5 unless a screen chose another
-    #: on cases other than those reported: ``benchmarks/screens/threshold.py``)
+    #: where the network's probability is cut into a first answer's mask (0.5 unless a screen
+    #: chose another on cases other than those reported: ``benchmarks/screens/threshold.py``);
+    #: refinements, fed the previous mask, are cut at 0.5 as in training
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     weights_file: str = "model.safetensors"
     training: dict = Field(default_factory=dict)

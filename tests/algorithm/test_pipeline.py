@@ -151,7 +151,8 @@ def test_every_click_voxel_carries_its_label_whatever_the_segmenter_says(geometr
 
 
 def test_the_mask_is_the_cut_the_segmenters_threshold_names():
-    """A card's threshold cuts the final probability (the VOI still grows on the 0.5 cut)."""
+    """A card's threshold cuts a first answer's probability (the VOI still grows on the 0.5
+    cut); a refinement is cut at 0.5."""
 
     class Graded:
         """A probability falling off linearly from the lesion's centre: a higher cut, a
@@ -176,3 +177,9 @@ def test_the_mask_is_the_cut_the_segmenters_threshold_names():
     half = segment(image, clicks, Graded(0.5)).mask.sum()
     high = segment(image, clicks, Graded(0.8)).mask.sum()
     assert plain == half and 0 < high < half
+    # a refinement (fed the previous mask) is cut at 0.5 whatever the card says
+    previous = sitk.GetImageFromArray(segment(image, clicks, Graded(0.8)).mask)
+    previous.CopyInformation(image)
+    refined = [segment(image, clicks, g, previous_mask=previous).mask
+               for g in (Graded(), Graded(0.8))]
+    np.testing.assert_array_equal(refined[0], refined[1])
