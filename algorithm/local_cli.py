@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from algorithm.cli_support import EXIT_INPUT_ERROR, run_guarded
@@ -236,7 +237,7 @@ def _rank(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() != ".csv":
         raise InputError(f"output {args.output} must end in .csv")
     cases = _case_folders(args.cases)
-    config = _pipeline_config(args)
+    config = replace(_pipeline_config(args), confidence=True)  # the ranking's score
     segmenter = make_segmenter(args.method, args.weights, args.device)
     require_confidence(segmenter, config)
     thumbnails = args.thumbnails or args.output.with_name(f"{args.output.stem}_thumbnails")

@@ -53,8 +53,9 @@ class PipelineConfig:
     #: the user's extreme clicks lie on the tumour's boundary, not the protocol's 5 voxels inside
     clicks_on_boundary: bool = False
     #: score the answer (``SegmentationResult.confidence``): one classical prediction on the
-    #: final grid, about a tenth of a second of CPU
-    confidence: bool = True
+    #: final grid, about a tenth of a second of CPU, so only the entry points that report it
+    #: (the platform case, ``lesionseg rank``, ``serve --confidence``) ask for it
+    confidence: bool = False
 
 
 @dataclass

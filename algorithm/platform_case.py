@@ -15,7 +15,7 @@ from algorithm.io.images import ImageGrid, read_image
 from algorithm.io.previous_mask import read_previous_mask
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import model_version
-from algorithm.pipeline import SegmentationResult, segment
+from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
 from algorithm.prompts.prompt_set import read_prompt_files
 
@@ -41,7 +41,8 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
     image = read_image(inputs.image)
     previous = (read_previous_mask(inputs.previous_segmentation, image)
                 if inputs.previous_segmentation is not None else None)
-    result = segment(image, prompts, segmenter, modality=modality, previous_mask=previous)
+    result = segment(image, prompts, segmenter, modality=modality, previous_mask=previous,
+                     config=PipelineConfig(confidence=True))  # lesion-measurements reports it
     grid = ImageGrid.of(image)
     del image, previous  # only the grid is needed now: free a large scan before its mask is built
     written = write_case_outputs(Path(output_dir), inputs.image, grid, result,

@@ -53,7 +53,7 @@ class RankOptions:
     image_pattern: str | None = None
     series: Collection[str] = ()
     modality: Modality | None = None
-    config: PipelineConfig = PipelineConfig()
+    config: PipelineConfig = PipelineConfig(confidence=True)  #: asks for the ranking's score
 
 
 def require_confidence(segmenter: Segmenter, config: PipelineConfig) -> None:

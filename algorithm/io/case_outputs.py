@@ -63,7 +63,7 @@ def probability_requested(environ: Mapping[str, str] = os.environ) -> bool:
 
 def lesion_report(result: SegmentationResult, image: sitk.Image, *, method: str,
                   version: str) -> LesionReport:
-    confidence = getattr(result, "confidence", None)  # a field the pipeline may gain
+    confidence = result.confidence
     return LesionReport(
         measurements=measure_lesion(result.mask, image),
         method=method,

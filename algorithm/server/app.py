@@ -75,7 +75,7 @@ class ServerSettings:
     limits: Limits = Limits()
     grid_cache: int = 8  #: model-grid inputs kept per session
     compute_threads: int = 1
-    pipeline: PipelineConfig = PipelineConfig(confidence=False)  #: --confidence turns it on
+    pipeline: PipelineConfig = PipelineConfig()  #: no confidence score unless --confidence
     suggest: bool = False  #: compute each answer's suggested next click (--suggest)
     modality: Modality | None = None  #: the default; a session may say otherwise
     upload_dir: Path | None = None  #: where uploads stream to (the system's temp by default)

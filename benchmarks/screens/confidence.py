@@ -31,7 +31,7 @@ from algorithm.methods.base import GridCase  # noqa: E402
 from algorithm.methods.classical import GeodesicSegmenter  # noqa: E402
 from algorithm.methods.select import make_segmenter  # noqa: E402
 from algorithm.network.weights import read_card  # noqa: E402
-from algorithm.pipeline import segment  # noqa: E402
+from algorithm.pipeline import PipelineConfig, segment  # noqa: E402
 from algorithm.prompts import Clicks  # noqa: E402
 from training.cross_validation import assign_fold_models  # noqa: E402
 from training.datasets import read_manifest  # noqa: E402
@@ -67,7 +67,7 @@ class Flipped:
 def scores_for_case(vc, segmenter, classical, seed: int = 0) -> dict:
     clicks = six_point_clicks(vc.mask, vc.spacing, np.random.default_rng(seed)).astype(float)
     prompt = Clicks.from_points(index_to_world(vc.image, clicks))
-    result = segment(vc.image, prompt, segmenter)
+    result = segment(vc.image, prompt, segmenter, config=PipelineConfig(confidence=True))
     mask = result.mask.astype(bool)
     local = mask[result.region]
     return {

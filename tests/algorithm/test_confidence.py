@@ -76,18 +76,19 @@ class _Shrunk:
 def test_the_pipeline_scores_an_answer_by_its_agreement_with_the_classical_method():
     image, truth = box_phantom()
     clicks = Clicks.from_points(extreme_clicks(image, truth))
-    same = segment(image, clicks, _Shrunk(0)).confidence
-    worse = segment(image, clicks, _Shrunk(3)).confidence
+    on = PipelineConfig(confidence=True)
+    same = segment(image, clicks, _Shrunk(0), config=on).confidence
+    worse = segment(image, clicks, _Shrunk(3), config=on).confidence
     assert same == pytest.approx(1.0, abs=0.02)  # a binary map interpolates a little apart
     assert 0.0 < worse < same - 0.05
 
 
-def test_the_classical_method_and_a_config_that_declines_get_no_score():
+def test_the_classical_method_and_a_config_that_does_not_ask_get_no_score():
     image, truth = box_phantom()
     clicks = Clicks.from_points(extreme_clicks(image, truth))
-    assert segment(image, clicks, GeodesicSegmenter()).confidence is None
-    off = PipelineConfig(confidence=False)
-    assert segment(image, clicks, _Shrunk(0), config=off).confidence is None
+    on = PipelineConfig(confidence=True)
+    assert segment(image, clicks, GeodesicSegmenter(), config=on).confidence is None
+    assert segment(image, clicks, _Shrunk(0)).confidence is None  # the default does not ask
 
 
 def test_the_server_reports_the_pipelines_score_only_when_asked():
@@ -96,7 +97,8 @@ def test_the_server_reports_the_pipelines_score_only_when_asked():
 
     image, truth = box_phantom()
     six = extreme_clicks(image, truth)
-    expected = segment(image, Clicks.from_points(six), _Shrunk(3)).confidence
+    expected = segment(image, Clicks.from_points(six), _Shrunk(3),
+                       config=PipelineConfig(confidence=True)).confidence
     for settings, want in ((ServerSettings(), None),
                            (ServerSettings(pipeline=PipelineConfig(confidence=True)), expected)):
         with running_server(settings, _Shrunk(3)) as server, server.client() as client:
