@@ -1,4 +1,5 @@
-"""One case, end to end: read, segment, write atomically. Shared by every entry point."""
+"""One case of `lesionseg segment` and `batch`, end to end: read, segment, write atomically
+(the platform's exec and invoke modes share `algorithm.platform_case` instead)."""
 
 from __future__ import annotations
 
