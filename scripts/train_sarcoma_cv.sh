@@ -6,7 +6,10 @@
 #     git show a6c77a0:algorithm/weights/$f > ../v3/$f; done && INIT=../v3 scripts/train_sarcoma_cv.sh
 # Resumable: rerun continues where a run stopped.
 #   scripts/train_sarcoma_cv.sh [FOLD ...]     (default: 0 1 2 3 4 -1; -1 = all patients)
-# Run folders go to $RUNS (default ../runs/stscv, outside the checkout).
+# Run folders go to $RUNS (default ../runs/stscv, outside the checkout). $TRAIN_ARGS is appended
+# to every run's options (a later option overrides an earlier one), e.g. for the multi-prompt recipe:
+#   TRAIN_ARGS='--epochs 8 --prompt-kinds clicks scribbles outlines box recist
+#     --prompt-kind-weights 3 1 1 1 1' RUNS=../runs/stskinds scripts/train_sarcoma_cv.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data}
@@ -24,6 +27,6 @@ for FOLD in "${@:-0 1 2 3 4 -1}"; do
       --n-folds 5 --fold "$f" --val-groups sts --init-weights "$INIT" \
       --epochs 4 --steps-per-epoch 40 --lr 3e-4 --synthetic-fraction 0.1 \
       --synthetic-diameter-mm 10 80 --p-refine 0.15 --p-self-refine 0.2 --p-centre 0.1 \
-      --threads 2 --out "$RUNS/$name" --resume
+      --threads 2 --out "$RUNS/$name" --resume ${TRAIN_ARGS:-}
   done
 done
