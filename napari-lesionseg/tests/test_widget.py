@@ -33,12 +33,19 @@ def _wait(qtbot, widget):
     qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
 
 
-def _cli_mask(image_path, clicks_xyz, tmp_path) -> np.ndarray:
-    clicks = tmp_path / "clicks.json"
-    clicks.write_text(json.dumps(points_value(clicks_xyz, ["tumor"] * len(clicks_xyz))))
+def _cli_mask(image_path, tmp_path, clicks_xyz=None, box=None) -> np.ndarray:
+    """``lesionseg segment``'s mask for the same clicks (or box value)."""
+    args = []
+    if clicks_xyz is not None:
+        clicks = tmp_path / "clicks.json"
+        clicks.write_text(json.dumps(points_value(clicks_xyz, ["tumor"] * len(clicks_xyz))))
+        args.append(str(clicks))
+    if box is not None:
+        (tmp_path / "box.json").write_text(json.dumps(box))
+        args += ["--box", str(tmp_path / "box.json")]
     out = tmp_path / "cli_mask.mha"
     subprocess.run([sys.executable, "-m", "algorithm.local_cli", "segment", str(image_path),
-                    str(clicks), "-o", str(out)], check=True, capture_output=True)
+                    *args, "-o", str(out)], check=True, capture_output=True)
     return sitk.GetArrayFromImage(sitk.ReadImage(str(out)))
 
 
@@ -50,6 +57,9 @@ def test_a_user_session_from_clicks_to_saved_mask(make_napari_viewer, qtbot, pha
     widget = LesionSegWidget(viewer)
     viewer.window.add_dock_widget(widget)
     assert widget.image_choice.currentText() == image_layer.name
+    assert tuple(image_layer.contrast_limits) == (-160.0, 240.0)  # CT opens in soft tissue
+    widget.window_choice.setCurrentText("lung")
+    assert tuple(image_layer.contrast_limits) == (-1350.0, 150.0)
 
     qtbot.mouseClick(widget.new_lesion_button, Qt.LeftButton)  # starts the local server
     _wait(qtbot, widget)
@@ -64,8 +74,8 @@ def test_a_user_session_from_clicks_to_saved_mask(make_napari_viewer, qtbot, pha
     _wait(qtbot, widget)
     first = np.asarray(lesion.mask.data).copy()
     assert first.any(), widget.status.text()
-    np.testing.assert_array_equal(first > 0, _cli_mask(phantom_file, phantom.clicks_xyz,
-                                                       tmp_path) > 0)
+    np.testing.assert_array_equal(first > 0,
+                                  _cli_mask(phantom_file, tmp_path, phantom.clicks_xyz) > 0)
     reference = sitk.GetArrayFromImage(phantom.mask) > 0
     dsc = 2 * np.sum((first > 0) & reference) / (np.sum(first > 0) + np.sum(reference))
     assert dsc > 0.7
@@ -106,6 +116,27 @@ def test_a_user_session_from_clicks_to_saved_mask(make_napari_viewer, qtbot, pha
     assert second.last_result.get("step") == 1, widget.status.text()
     np.testing.assert_array_equal(np.asarray(lesion.mask.data), first)
     assert set(np.unique(second.mask.data)) <= {0, 2}
+
+    # a third lesion from a box drawn on the lesion's largest slice: the CLI's mask for that box
+    qtbot.mouseClick(widget.new_lesion_button, Qt.LeftButton)
+    _wait(qtbot, widget)
+    third = widget.lesion
+    qtbot.mouseClick(widget.tool_buttons["Box"], Qt.LeftButton)
+    assert viewer.layers.selection.active is third.drawings
+    assert third.drawings.mode == "add_rectangle"
+    z = int(np.argmax(reference.sum(axis=(1, 2))))
+    _, ys, xs = np.nonzero(reference[z:z + 1])
+    corners = np.array([[z, ys.min() - 1, xs.min() - 1], [z, ys.min() - 1, xs.max() + 1],
+                        [z, ys.max() + 1, xs.max() + 1], [z, ys.max() + 1, xs.min() - 1]], float)
+    third.drawings.add_rectangles(corners)
+    qtbot.mouseClick(widget.segment_button, Qt.LeftButton)
+    _wait(qtbot, widget)
+    assert third.last_result.get("prompt_kinds") == ["box"], widget.status.text()
+    box_value = {"type": "2D bounding box", "version": {"major": 1, "minor": 0},
+                 "corners": volume.to_world(np.asarray(third.drawings.data[0])).tolist()}
+    np.testing.assert_array_equal(np.asarray(third.mask.data) > 0,
+                                  _cli_mask(phantom_file, tmp_path, box=box_value) > 0)
+    np.testing.assert_array_equal(np.asarray(lesion.mask.data), first)
 
     # saving the first lesion's mask on the image's grid; a DICOM SEG needs a DICOM source
     widget.lesion_choice.setCurrentIndex(0)
