@@ -18,6 +18,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import SimpleITK as sitk
 
+from algorithm.io.retraining_folder import read_case_records
+
 #: File endings read by SimpleITK that the folder readers recognise (longest first).
 IMAGE_ENDINGS = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 
@@ -173,8 +175,10 @@ def read_nnunet_folder(
     style ``training: [{image, label}]`` list is used when the per-channel files are absent (each
     listed image must then be a 3D file: 4D MSD images are rejected by ``load_case``).
     The modality is CT if any channel is named CT, else MR. Lesion values: ``lesion_labels``, else
-    ``lesion_labels_from_names`` of the ``labels`` map. ``patient_of`` maps case id to patient
-    (nnU-Net has no patient field, so by default each case is its own patient).
+    ``lesion_labels_from_names`` of the ``labels`` map. ``patient_of`` maps case id to patient.
+    nnU-Net has no patient field, so by default each case is its own patient, unless the folder
+    holds the case records of ``algorithm.io.retraining_folder`` (``casesTr/<case>.json``, cases
+    saved from the server or a viewer): then each record's patient, licence and modality count.
     """
     root = Path(path)
     meta_path = root / "dataset.json"
@@ -185,15 +189,19 @@ def read_nnunet_folder(
     labels = _as_labels(lesion_labels)
     if labels is None:
         labels = lesion_labels_from_names(meta.get("labels", {}))
-    patient_of = patient_of or (lambda case_id: case_id)
+    records = read_case_records(root)
+    patient_of = patient_of or (lambda case_id: str(records.get(case_id, {}).get("patient_id")
+                                                    or case_id))
     group = group if group is not None else root.name
     licence = str(meta.get("licence") or meta.get("license") or "")
     ending = meta.get("file_ending")
 
     def make(case_id: str, images: tuple[Path, ...], label: Path) -> Case:
+        record = records.get(case_id, {})
         return Case(case_id=case_id, patient_id=patient_of(case_id), image_paths=images,
-                    label_path=label, lesion_labels=labels, modality=modality, group=group,
-                    licence=licence, channel_names=channel_names)
+                    label_path=label, lesion_labels=labels,
+                    modality=record.get("modality") or modality, group=group,
+                    licence=str(record.get("licence") or licence), channel_names=channel_names)
 
     cases: list[Case] = []
     incomplete: list[str] = []
