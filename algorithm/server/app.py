@@ -1,10 +1,12 @@
-"""The HTTP API of ``lesionseg serve`` (docs/serve.md): sessions, lesions, prompts, undo, reset.
+"""The HTTP API of ``lesionseg serve`` (docs/serve.md): sessions, lesions, prompts, undo, reset,
+and saving a finished lesion as a training case (``--save-dir``).
 
 Every error is ``{"detail": "<one line>"}``: 400 input the pipeline cannot use (an unreadable
 image, clicks outside it), 401 no or a wrong bearer token, 403 a path outside ``--allow-dir``,
-404 no such session or lesion, 409 nothing to undo, 413 a body over its limit, 422 a request
-that does not match the schema, 429 a session or lesion limit reached, 500 a crash inside one
-request (logged with its trace; the lesion keeps the state it had, the session stays usable).
+or saving without ``--save-dir``, 404 no such session or lesion, 409 nothing to undo, nothing
+to save or a case id already saved, 413 a body over its limit, 422 a request that does not
+match the schema, 429 a session or lesion limit reached, 500 a crash inside one request
+(logged with its trace; the lesion keeps the state it had, the session stays usable).
 
 Segmentation runs in a worker thread, one step at a time per session, so the event loop keeps
 answering other sessions' light requests meanwhile.
@@ -39,6 +41,9 @@ from starlette.requests import ClientDisconnect
 import algorithm
 from algorithm.cli_support import failure_message
 from algorithm.errors import InputError
+from algorithm.io.retraining_folder import (
+    IMAGES, LABELS, RECORDS, FILE_ENDING, CaseExists, saved_case_ids, store_case,
+)
 from algorithm.measurements import recist_axes_value
 from algorithm.methods.base import Segmenter
 from algorithm.pipeline import PipelineConfig, PreparedImage
@@ -49,7 +54,7 @@ from algorithm.server.mask_codec import StoredMask
 from algorithm.server.prompting import LesionState, apply_prompt, empty_state
 from algorithm.server.schemas import (
     EncodedMask, ErrorMessage, FromPathRequest, Health, ImageGeometry, LesionInfo, LesionResult,
-    NewLesion, Prompt, SessionInfo, SessionSummary,
+    NewLesion, Prompt, SaveCaseRequest, SavedCase, SessionInfo, SessionSummary,
 )
 from algorithm.server.sessions import (
     Lesion, Limits, LimitReached, NotFound, NothingToUndo, Session, SessionStore,
@@ -85,10 +90,16 @@ class ServerSettings:
     #: a web page cannot reach it through DNS rebinding); None: any
     allowed_hosts: tuple[str, ...] | None = None
     sweep_seconds: float = 30.0  #: how often idle sessions are looked for
+    #: where finished lesions are saved as training cases (--save-dir); None: saving is off
+    save_dir: Path | None = None
 
 
 class InternalFailure(Exception):
     """A crash inside one request, already logged with its trace."""
+
+
+class NothingToSave(Exception):
+    """A lesion without a mask cannot be a training case."""
 
 
 @dataclass
@@ -165,7 +176,7 @@ def _error(status: int, message: str, headers: dict | None = None) -> JSONRespon
 
 def _add_error_handlers(app: FastAPI) -> None:
     statuses = {InputError: 400, PathRefused: 403, NotFound: 404, NothingToUndo: 409,
-                LimitReached: 429, InternalFailure: 500}
+                CaseExists: 409, NothingToSave: 409, LimitReached: 429, InternalFailure: 500}
     for kind, status in statuses.items():
         app.add_exception_handler(kind, _handler_for(status))
 
@@ -265,7 +276,8 @@ def _health_router(state: ServerState) -> APIRouter:
         s = state.settings
         return Health(status="ok", version=algorithm.__version__, method=state.segmenter.name,
                       sessions=len(state.store), max_sessions=s.limits.max_sessions,
-                      max_upload_mb=s.max_upload_bytes / 2**20, token_required=bool(s.token))
+                      max_upload_mb=s.max_upload_bytes / 2**20, token_required=bool(s.token),
+                      save_cases=s.save_dir is not None)
 
     return router
 
@@ -449,6 +461,36 @@ def _session_router(state: ServerState) -> APIRouter:
         """The lesion back to empty (no clicks, no mask), as a step undo can take back."""
         session = store.get(session_id)
         return await step(session, session.lesion(lesion_id), None, reset=True)
+
+    @router.post("/sessions/{session_id}/lesions/{lesion_id}/save", status_code=201,
+                 response_model=SavedCase, tags=["lesions"],
+                 responses={403: {"model": ErrorMessage}})
+    async def save(session_id: str, lesion_id: int,
+                   body: Annotated[SaveCaseRequest | None, Body()] = None) -> SavedCase:
+        """Save the lesion as it is now (the session's image, the lesion's mask, the prompts
+        it was made from) as a training case in the --save-dir folder, an nnU-Net dataset
+        that ``python -m training.train`` retrains on."""
+        if settings.save_dir is None:
+            raise HTTPException(403, "saving cases is off: start the server with --save-dir "
+                                "FOLDER")
+        body = body or SaveCaseRequest()
+        session = store.get(session_id)
+        lesion = session.lesion(lesion_id)
+        current = lesion.current  # immutable: later prompts do not change what is saved
+        if current.mask.voxels == 0:
+            raise NothingToSave(f"lesion {lesion_id} has no mask to save: send it a prompt "
+                                "first")
+        case_id = await run_in_threadpool(
+            store_case, settings.save_dir, session.prepared.image,
+            current.mask.to_image(session.prepared.image), case_id=body.case_id,
+            patient_id=body.patient_id, prompts=current.prompt_values, source=session.source,
+            licence=body.licence, modality=session.prepared.modality)
+        log.info("session %s, lesion %d saved as case %s", session.id, lesion_id, case_id)
+        return SavedCase(case_id=case_id, patient_id=(body.patient_id or "").strip() or case_id,
+                         image=f"{IMAGES}/{case_id}_0000{FILE_ENDING}",
+                         label=f"{LABELS}/{case_id}{FILE_ENDING}",
+                         record=f"{RECORDS}/{case_id}.json", voxels=current.mask.voxels,
+                         cases=len(saved_case_ids(settings.save_dir)))
 
     return router
 

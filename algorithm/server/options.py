@@ -23,6 +23,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         "http://localhost:3000) allowed to call the server")
     parser.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
                         help="may repeat: a folder whose images sessions may name by path")
+    parser.add_argument("--save-dir", type=Path, default=None, metavar="FOLDER",
+                        help="let clients save finished lesions as training cases into this "
+                        "nnU-Net-style folder (made if needed; docs/serve.md), for "
+                        "python -m training.train to retrain on; without it saving is off")
     parser.add_argument("--max-upload-mb", type=float, default=1024.0)
     parser.add_argument("--max-image-mb", type=float, default=4096.0,
                         help="largest image in memory its header may declare")

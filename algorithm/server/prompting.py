@@ -46,6 +46,8 @@ class LesionState:
     others: PromptSet = field(default_factory=PromptSet)
     #: the suggested next click, world mm LPS (``algorithm.suggestion``), when asked for
     suggestion: tuple[float, float, float] | None = None
+    #: ``others`` as they were sent: each kind's grand-challenge value, by kind
+    other_values: dict = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -55,6 +57,15 @@ class LesionState:
     def prompts(self) -> PromptSet:
         """Everything the mask was made from."""
         return replace(self.others, clicks=self.clicks)
+
+    @property
+    def prompt_values(self) -> dict:
+        """Everything the mask was made from as grand-challenge values, by kind (the clicks as
+        "Multiple points", tumour then background): what a saved case records."""
+        values = dict(self.other_values)
+        if len(self.clicks.positive) or len(self.clicks.negative):
+            values = {"clicks": self.clicks.to_multiple_points(), **values}
+        return values
 
 
 def empty_state(image: sitk.Image) -> LesionState:
@@ -69,20 +80,21 @@ def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksProm
     """The lesion's state after ``prompt``; ``InputError`` for prompts that cannot be used.
     ``suggest``: also find the suggested next click (a Gaussian and two distance transforms
     on the lesion's region, so only when the server is asked to)."""
-    others = PromptSet()
+    others, values = PromptSet(), {}
     if isinstance(prompt, ClicksPrompt):
         clicks, previous = parse_clicks(prompt.points), None
     elif isinstance(prompt, RefinePrompt):
         added = parse_clicks(prompt.points, require_positive=False)
         clicks = Clicks.from_points(np.vstack([state.clicks.positive, added.positive]),
                                     np.vstack([state.clicks.negative, added.negative]))
-        others = state.others
+        others, values = state.others, state.other_values
         if len(clicks.positive) == 0 and not others.kinds:
             raise InputError("a refinement needs a tumour click: this lesion has none yet, so "
                              "send its clicks first (prompt type 'clicks')")
         previous = state.mask.to_array() if state.mask.voxels else None
     elif isinstance(prompt, OtherPrompt):
         clicks, previous, others = NO_CLICKS, None, other_prompts(prompt)
+        values = {prompt.type: platform_value(prompt)}
     else:  # the schema admits no other kind; a new kind must be handled here
         raise TypeError(f"unhandled prompt kind {type(prompt).__name__}")
     prompts = clicks if not others.kinds else replace(others, clicks=clicks)
@@ -93,7 +105,8 @@ def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksProm
     suggestion = suggest_click(result, prepared.image) if suggest else None
     return LesionState(clicks, mask, measure_lesion(result.mask, prepared.image),
                        tuple(result.warnings), result.confidence, others,
-                       suggestion=suggestion.point_mm if suggestion else None)
+                       suggestion=suggestion.point_mm if suggestion else None,
+                       other_values=values)
 
 
 def other_prompts(prompt: OtherPrompt) -> PromptSet:
@@ -109,3 +122,13 @@ def other_prompts(prompt: OtherPrompt) -> PromptSet:
         return PromptSet(recist=parse_recist(prompt.axes))
     raise TypeError(f"unhandled prompt kind {type(prompt).__name__}")
 
+
+
+def platform_value(prompt: OtherPrompt) -> dict:
+    """The grand-challenge value a prompt other than clicks carries, as JSON (no null keys,
+    whole version numbers, as the platform writes it)."""
+    field_name = {"scribbles": "lines", "outlines": "polygons", "box": "box",
+                  "recist": "axes"}[prompt.type]
+    value = getattr(prompt, field_name).model_dump(mode="json", exclude_none=True)
+    value["version"] = {k: int(v) for k, v in value["version"].items()}
+    return value

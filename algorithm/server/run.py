@@ -36,6 +36,13 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
                  "max_lesions", "max_undo"):
         if getattr(args, name) <= 0:
             raise InputError(f"--{name.replace('_', '-')} must be positive")
+    save_dir = args.save_dir
+    if save_dir is not None:
+        try:
+            save_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"--save-dir {save_dir}: cannot make the folder "
+                             f"({error.strerror})") from None
     return ServerSettings(
         token=args.token or os.environ.get(TOKEN_ENV) or None,
         allow_dirs=tuple(f.resolve() for f in args.allow_dir),
@@ -49,6 +56,7 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
         modality=args.modality,
         cors_origins=tuple(args.cors_origin),
         allowed_hosts=LOOPBACK_NAMES if _loopback(args.host) else None,
+        save_dir=save_dir.resolve() if save_dir is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from algorithm.io.retraining_folder import CASE_ID_PATTERN, MAX_TEXT
 from algorithm.measurements import LesionMeasurements
 from algorithm.prompts import MultiplePoints
 from algorithm.prompts.boxes import BoundingBox2D, MultipleBoundingBoxes
@@ -114,6 +115,36 @@ class NewLesion(_Strict):
     name: str | None = Field(default=None, max_length=200, description="a label for the user")
 
 
+class SaveCaseRequest(_Strict):
+    """Where a finished lesion goes in the server's --save-dir folder (an nnU-Net dataset to
+    retrain on), and whose it is."""
+
+    case_id: str | None = Field(
+        default=None, pattern=CASE_ID_PATTERN, description="the case's name in the folder (its "
+        "files' names): 1 to 64 letters, digits, '_' or '-', starting with a letter or digit, "
+        "not yet saved; null: the next free case_NNNN")
+    patient_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_TEXT, description="the patient the image "
+        "belongs to, so that retraining keeps a patient's cases on one side of its split; "
+        "null: the case is its own patient")
+    licence: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="the terms the case may train under "
+        "(the model card lists them)")
+
+
+class SavedCase(BaseModel):
+    """A lesion saved as a training case: its files, relative to the --save-dir folder."""
+
+    case_id: str
+    patient_id: str = Field(description="as given, or the case id")
+    image: str = Field(description="imagesTr/<case>_0000.nii.gz: the session's image")
+    label: str = Field(description="labelsTr/<case>.nii.gz: the lesion's mask on its grid")
+    record: str = Field(description="casesTr/<case>.json: patient, prompts, source, time, "
+                        "licence")
+    voxels: int = Field(ge=1, description="foreground voxels of the mask")
+    cases: int = Field(ge=1, description="cases the folder now holds (numTraining)")
+
+
 class ImageGeometry(BaseModel):
     """The session image's grid, as ITK has it (x, y, z order; direction row-major)."""
 
@@ -206,6 +237,8 @@ class Health(BaseModel):
     max_sessions: int
     max_upload_mb: float
     token_required: bool
+    save_cases: bool = Field(default=False, description="finished lesions can be saved as "
+                             "training cases (POST .../save; the server runs with --save-dir)")
 
 
 class ErrorMessage(BaseModel):
