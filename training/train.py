@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from algorithm.errors import WeightsError
+from algorithm.errors import InputError, WeightsError
 from algorithm.methods.network import NetworkSegmenter
 from algorithm.network.model_card import Architecture, GuidanceSettings, ModelCard
 from algorithm.network.unet import UNet3D
@@ -43,7 +43,7 @@ from training.sources import (
     Mixture, RealLesions, SyntheticLesions, backgrounds_from, load_cases, sampling_weights,
 )
 from training.validation import load_validation_cases, validate
-from training.warm_start import warm_start
+from training.warm_start import warm_start, weights_sha256
 
 CHECKPOINT = "checkpoint_latest.pt"
 UNKNOWN_LICENCE = "unknown: set --licence"
@@ -51,9 +51,12 @@ UNKNOWN_LICENCE = "unknown: set --licence"
 
 def read_cases(config: TrainConfig) -> list[Case]:
     """Every source's cases, each tagged with its source (the path as given)."""
-    cases = [replace(c, source=str(m)) for m in config.manifests for c in read_manifest(m)]
-    cases += [replace(c, source=str(f)) for f in config.nnunet_folders
-              for c in read_nnunet_folder(f)]
+    try:
+        cases = [replace(c, source=str(m)) for m in config.manifests for c in read_manifest(m)]
+        cases += [replace(c, source=str(f)) for f in config.nnunet_folders
+                  for c in read_nnunet_folder(f)]
+    except InputError as error:  # e.g. a saved folder's unreadable case record
+        raise SystemExit(f"error: {error}") from None
     if not cases:
         raise SystemExit("error: no training cases (give --manifest or --nnunet)")
     named = {str(m) for m in config.manifests} | {str(f) for f in config.nnunet_folders}
@@ -118,14 +121,17 @@ def build_model(config: TrainConfig) -> UNet3D:
 
 def initial_weights_record(config: TrainConfig) -> dict | None:
     """Which exported model a fine-tuning run started from (read once: that folder may later be
-    overwritten by this run's own export)."""
+    overwritten by this run's own export); its weights' SHA-256 lets the export find out
+    whether the folder still holds it (``training.export`` scores the run against it)."""
     if config.init_weights is None:
         return None
     source = read_card(config.init_weights)
     return {"name": source.name, "version": source.version,
             "commit": source.training.get("commit"),
             "epochs_completed": source.training.get("epochs_completed"),
-            "channels": list(source.guidance.channels)}
+            "channels": list(source.guidance.channels),
+            "path": str(config.init_weights),
+            "sha256": weights_sha256(config.init_weights)}
 
 
 def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,

@@ -15,6 +15,7 @@ its whole training.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,16 @@ def warm_start(model: UNet3D, folder: Path, channels: Sequence[str]) -> list[str
         state[name] = tensor
     model.load_state_dict(state, strict=True)
     return new_channels
+
+
+def weights_sha256(folder: Path) -> str:
+    """The SHA-256 of the weights file an exported folder's card names: which model it holds,
+    whatever its card says (a later export may overwrite the folder)."""
+    digest = hashlib.sha256()
+    with open(Path(folder) / read_card(Path(folder)).weights_file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _map_input_channels(weight: torch.Tensor, old: Sequence[str],
