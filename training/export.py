@@ -2,8 +2,11 @@
 
 Copies ``model.safetensors`` and ``model_card.json`` into the package (the weights the algorithm
 and the container load by default), after checking that the algorithm loads them and that the
-card names its training and validation data and the licence that follows for the weights, and
-that the model beats the six-click ellipsoid on its own validation (``--force`` ships it anyway).
+card names its training and validation data and the licence that follows for the weights, that
+the model beats the six-click ellipsoid on its own validation, and, for a model fine-tuned from
+another (``--init-weights``), that it scores no worse than that model on the run's held-out
+patients, both scored afresh through the pipeline as they would ship (``--force`` ships it
+anyway).
 """
 
 from __future__ import annotations
@@ -12,12 +15,19 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from algorithm.errors import InputError
+from algorithm.methods.select import make_segmenter
 from algorithm.network.model_card import ModelCard
-from algorithm.network.weights import CARD_NAME, PACKAGE_WEIGHTS_DIR, load_model
+from algorithm.network.weights import CARD_NAME, PACKAGE_WEIGHTS_DIR, load_model, read_card
 from training.config import TrainConfig
 from training.datasets import patient_split, read_manifest, read_nnunet_folder
+from training.validation import load_validation_cases, validate
+from training.warm_start import weights_sha256
 
 
 def complete_card(card: dict) -> dict:
@@ -61,9 +71,98 @@ def check_beats_ellipsoid(validation: dict) -> None:
                          "no model; train it further, or pass --force to export it anyway")
 
 
+def selection_score(summary: dict) -> float:
+    """The figure training chooses its best epoch by: the first answer's DSC, averaged with
+    the DSC after corrective clicks when validation simulated them."""
+    return (summary["dsc"] + summary.get("dsc_corrected", summary["dsc"])) / 2
+
+
+def check_beats_initial_model(card: dict, source: Path, baseline: Path | None = None,
+                              device: str | None = None) -> dict | None:
+    """Refuse a fine-tuned model that scores worse on the run's held-out patients than the
+    model it started from; the comparison, for the card (None: trained from scratch, or no
+    held-out patients to compare on).
+
+    Both are scored afresh on the same held-out cases, with the run's validation protocol
+    (click seeds, corrections, first prompt), through the pipeline as each would ship:
+    ``source`` holds this model's weights and the card it is exported with; the starting model
+    is the folder the run started from (``baseline`` if given), which must still hold it."""
+    origin = card["training"].get("initialised_from")
+    if not origin:
+        return None
+    try:
+        config = TrainConfig(**card["training"]["config"])
+    except (KeyError, ValidationError) as error:
+        raise SystemExit(f"error: the card's training config cannot be read to compare this "
+                         f"model with the one it started from ({str(error).splitlines()[0]}); "
+                         "pass --force to export it anyway") from None
+    held = set(card["training"].get("validation_cases", []))
+    if not held:
+        print("note: this run held no patients out, so it is not compared with the model it "
+              "started from", file=sys.stderr)
+        return None
+    start = Path(baseline or origin.get("path") or config.init_weights)
+    refusal = "; pass --force to export it anyway"
+    if not (start / CARD_NAME).is_file():
+        raise SystemExit(f"error: the model this run started from ({origin.get('version')}) is "
+                         f"not at {start}: pass --baseline FOLDER with it{refusal}")
+    try:  # the weights themselves, or for a run from before their hash was recorded, the version
+        changed = (weights_sha256(start) != origin["sha256"] if origin.get("sha256")
+                   else read_card(start).version != origin.get("version"))
+    except (OSError, InputError) as error:
+        raise SystemExit(f"error: the model this run started from cannot be read at {start} "
+                         f"({error}): pass --baseline FOLDER with it{refusal}") from None
+    if changed:
+        raise SystemExit(f"error: {start} no longer holds the model this run started from "
+                         f"({origin.get('version')}; its weights have changed since): pass "
+                         f"--baseline FOLDER with it{refusal}")
+    from training.train import read_cases  # the run's own reading of its sources
+
+    try:
+        cases = [c for c in read_cases(config) if c.case_id in held
+                 and (not config.val_groups or c.group in config.val_groups)]
+        validation = load_validation_cases(cases)
+    except (OSError, ValueError, InputError) as error:
+        raise SystemExit(f"error: the held-out cases cannot be read to compare this model "
+                         f"with the one it started from ({error}){refusal}") from None
+    if not cases:
+        raise SystemExit(f"error: none of the run's held-out cases is in its sources any "
+                         f"more, so it cannot be compared with the model it started "
+                         f"from{refusal}")
+    protocol = dict(seeds=config.val_seeds, corrections=config.val_corrections,
+                    prompt=config.val_prompt)
+    print(f"comparing with {origin.get('version')} on {len(cases)} held-out cases of "
+          f"{len({c.patient_id for c in cases})} patients", file=sys.stderr)
+    try:
+        new = validate(make_segmenter("network", source, device), validation, **protocol)
+        old = validate(make_segmenter("network", start, device), validation, **protocol)
+    except InputError as error:  # e.g. a starting model this code can no longer load
+        raise SystemExit(f"error: cannot compare this model with the one it started from "
+                         f"({error}){refusal}") from None
+    record = {"initial_version": origin.get("version"), "cases": [c.case_id for c in cases],
+              "patients": len({c.patient_id for c in cases}), **protocol,
+              "score": round(selection_score(new), 4),
+              "initial_score": round(selection_score(old), 4), "dsc": new["dsc"],
+              "initial_dsc": old["dsc"]}
+    if "dsc_corrected" in new:
+        record.update(dsc_corrected=new["dsc_corrected"],
+                      initial_dsc_corrected=old["dsc_corrected"])
+    if selection_score(new) < selection_score(old):
+        what = (f"DSC {new['dsc']:.3f}" + (f", {new['dsc_corrected']:.3f} after "
+                f"{config.val_corrections} corrections" if "dsc_corrected" in new else ""))
+        was = (f"{old['dsc']:.3f}" + (f", {old['dsc_corrected']:.3f}"
+               if "dsc_corrected" in old else ""))
+        raise SystemExit(f"error: on {len(cases)} held-out cases of {record['patients']} "
+                         f"patients this model scores {what} against {was} for "
+                         f"{origin.get('version')}, the model it started from: it is worse; "
+                         f"keep that model, or pass --force to export this one anyway")
+    return record
+
+
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
            benchmark: Path | None = None, graph_cut_smoothness: float | None = None,
-           force: bool = False, threshold: float = 0.5) -> Path:
+           force: bool = False, threshold: float = 0.5, baseline: Path | None = None,
+           device: str | None = None) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     if not force:
@@ -76,9 +175,16 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
     if not card["training"].get("cases"):
         raise SystemExit("error: the model card lists no training cases")
     ModelCard.model_validate(card)  # the card's own rules, before anything is written
+    weights_file = card.get("weights_file", "model.safetensors")
+    if not force:
+        with tempfile.TemporaryDirectory(prefix="lesionseg-export-") as staged:
+            shutil.copyfile(source / weights_file, Path(staged) / weights_file)
+            (Path(staged) / CARD_NAME).write_text(json.dumps(card), encoding="utf-8")
+            compared = check_beats_initial_model(card, Path(staged), baseline, device)
+        if compared is not None:
+            card.setdefault("validation", {})["against_initial_model"] = compared
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source / card.get("weights_file", "model.safetensors"),
-                    target / card.get("weights_file", "model.safetensors"))
+    shutil.copyfile(source / weights_file, target / weights_file)
     (target / CARD_NAME).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     load_model(target)
     return target
@@ -99,16 +205,30 @@ def main(argv: list[str] | None = None) -> int:
                         help="where inference cuts the network's probability into the mask "
                              "(choose it on cases other than those you report: "
                              "benchmarks/screens/threshold.py)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="FOLDER",
+                        help="the model a fine-tuned run started from, when it is no longer "
+                             "where the run found it (default: the card's init weights)")
+    parser.add_argument("--device", default=None,
+                        help="where the comparison with the starting model runs (default: "
+                             "cuda when available, else cpu)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch's CPU threads for that comparison")
     parser.add_argument("--force", action="store_true",
                         help="export even a model that its validation scores below the "
-                             "six-click ellipsoid baseline")
+                             "six-click ellipsoid baseline, or that scores worse than the "
+                             "model it started from on the run's held-out patients")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.graph_cut is not None and not args.graph_cut > 0:
         parser.error("--graph-cut needs a positive smoothness")
     if not 0.0 < args.threshold < 1.0:
         parser.error("--threshold must lie strictly between 0 and 1")
     target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
-                    args.graph_cut, force=args.force, threshold=args.threshold)
+                    args.graph_cut, force=args.force, threshold=args.threshold,
+                    baseline=args.baseline, device=args.device)
     print(f"exported to {target}", file=sys.stderr)
     return 0
 
