@@ -148,6 +148,26 @@ def test_a_user_session_from_clicks_to_saved_mask(make_napari_viewer, qtbot, pha
     assert widget.save_mask(tmp_path / "lesion1.dcm") is None
     assert "not read from DICOM" in widget.status.text()
 
+    # finished cases into a retraining folder: a click case and the box case, with their prompts
+    from algorithm.io.retraining_folder import read_case_records
+    from training.datasets import read_nnunet_folder
+
+    root = tmp_path / "site-cases"
+    assert widget.save_case(root, case_id="p1_click", patient_id="p1") == "p1_click"
+    widget.lesion_choice.setCurrentIndex(2)
+    assert widget.save_case(root, case_id="p1_box", patient_id="p1") == "p1_box"
+    assert widget.save_case(root, case_id="p1_box") is None  # never overwritten
+    assert "p1_box" in widget.status.text()
+    records = read_case_records(root)
+    assert set(records["p1_click"]["prompts"]) == {"clicks"}
+    assert set(records["p1_box"]["prompts"]) == {"box"}
+    cases = read_nnunet_folder(root)
+    assert sorted(c.case_id for c in cases) == ["p1_box", "p1_click"]
+    assert {c.patient_id for c in cases} == {"p1"}
+    label = sitk.ReadImage(str(root / "labelsTr" / "p1_click.nii.gz"))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(label), first > 0)
+    widget.lesion_choice.setCurrentIndex(0)
+
     screenshot = viewer.screenshot(str(tmp_path / "viewer.png"), canvas_only=False)
     assert screenshot.shape[0] > 200 and screenshot.std() > 5
 

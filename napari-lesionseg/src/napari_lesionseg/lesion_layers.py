@@ -26,6 +26,7 @@ class LesionLayers:
     suggestion: object  #: napari Points, the answer's suggested next click
     sent_clicks: int = 0  #: clicks the server has; the clicks layer's later points are new
     last_result: dict = field(default_factory=dict)
+    first_prompt: dict | None = None  #: the drawings' prompt the current mask started from
 
     @classmethod
     def add_to(cls, viewer, volume: Volume, number: int, lesion_id: int) -> "LesionLayers":

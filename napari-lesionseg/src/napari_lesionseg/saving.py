@@ -52,12 +52,30 @@ def save_mask(path: Path, mask: np.ndarray, volume: Volume, method: str) -> Path
 
 
 def save_case(root: Path, image_zyx: np.ndarray, volume: Volume, mask: np.ndarray,
-              result: dict, case_id: str | None = None, patient_id: str | None = None) -> str:
-    """Append the case (image, final mask, the clicks it was made from) to a retraining folder
-    in nnU-Net's layout, which ``python -m training.train --nnunet`` continues a model on."""
+              prompts: dict, case_id: str | None = None, patient_id: str | None = None) -> str:
+    """Append the case (image, final mask, the prompts it was made from, by kind) to a
+    retraining folder in nnU-Net's layout (``algorithm.io.retraining_folder``), which
+    ``python -m training.train --nnunet`` continues a model on; ``InputError`` when refused."""
     from algorithm.io.retraining_folder import save_case as append_case
 
     image = volume.grid.place(sitk.GetImageFromArray(np.asarray(image_zyx)))
-    prompts = {"clicks": result.get("clicks"), "prompt_kinds": result.get("prompt_kinds", [])}
     return append_case(Path(root), image, np.asarray(mask, dtype=np.uint8), case_id=case_id,
                        patient_id=patient_id, prompts=prompts, source=str(volume.source))
+
+
+#: a server prompt body's type -> (the prompt kind, the key of its value)
+PROMPT_VALUE_KEYS = {"scribbles": ("scribbles", "lines"), "outlines": ("outlines", "polygons"),
+                     "box": ("box", "box"), "recist": ("recist", "axes")}
+
+
+def case_prompts(result: dict, first_prompt: dict | None) -> dict:
+    """The prompts a lesion's mask was made from, by kind: the drawings' prompt it started
+    from (if any) and every click of its current step."""
+    prompts = {}
+    if first_prompt is not None and first_prompt.get("type") in PROMPT_VALUE_KEYS:
+        kind, key = PROMPT_VALUE_KEYS[first_prompt["type"]]
+        prompts[kind] = first_prompt[key]
+    clicks = result.get("clicks")
+    if clicks and clicks.get("points"):
+        prompts["clicks"] = clicks
+    return prompts

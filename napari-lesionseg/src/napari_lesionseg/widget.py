@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QFo
                             QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                             QRadioButton, QVBoxLayout, QWidget)
 
+from algorithm.errors import InputError
 from napari_lesionseg import saving
 from napari_lesionseg.client import ServerClient, ServerError
 from napari_lesionseg.lesion_layers import LesionLayers
@@ -324,7 +325,12 @@ class LesionSegWidget(QWidget):
                 result = self.client.prompt(self.session_id, lesion.lesion_id, body)
             return result
 
-        self._run(work, lambda result: self._show(lesion, result), "segmenting...")
+        def done(result):
+            if bodies[0]["type"] != "refine":  # a fresh start: clicks or drawings
+                lesion.first_prompt = bodies[0] if bodies[0]["type"] != "clicks" else None
+            self._show(lesion, result)
+
+        self._run(work, done, "segmenting...")
 
     def undo(self) -> None:
         self._step(lambda lesion: self.client.undo(self.session_id, lesion.lesion_id))
@@ -373,6 +379,7 @@ class LesionSegWidget(QWidget):
             self.save_mask(Path(path))
 
     def save_mask(self, path: Path) -> Path | None:
+        """Write the current lesion's mask; None (and the reason in the status) if refused."""
         lesion = self.lesion
         if lesion is None or not lesion.last_result.get("voxels"):
             self._say("no mask to save", error=True)
@@ -380,7 +387,7 @@ class LesionSegWidget(QWidget):
         try:
             written = saving.save_mask(path, np.asarray(lesion.mask.data) > 0, self.volume,
                                        self.method)
-        except (PromptError, OSError, ValueError) as exc:
+        except (InputError, PromptError, OSError, ValueError) as exc:
             self._say(f"cannot save {path.name}: {exc}", error=True)
             return None
         self._say(f"saved {written}")
@@ -398,11 +405,12 @@ class LesionSegWidget(QWidget):
             self._say("no mask to save", error=True)
             return None
         layer = self.image_layer()
+        prompts = saving.case_prompts(lesion.last_result, lesion.first_prompt)
         try:
             saved = saving.save_case(root, np.asarray(layer.data), self.volume,
-                                     np.asarray(lesion.mask.data) > 0, lesion.last_result,
+                                     np.asarray(lesion.mask.data) > 0, prompts,
                                      case_id=case_id, patient_id=patient_id)
-        except (PromptError, OSError, ValueError) as exc:
+        except (InputError, PromptError, OSError, ValueError) as exc:
             self._say(f"cannot save the case: {exc}", error=True)
             return None
         self._say(f"saved case {saved} in {root}")
