@@ -110,6 +110,8 @@ if [[ -f "$WEIGHTS/model_card.json" ]]; then
   fi
   names=(model_card.json)
   for f in "${weight_files[@]}"; do names+=("$(basename "$f")"); done
+  # the network for prompts other than clicks, when the card names one (its prompt_model)
+  if [[ -f "$WEIGHTS/prompts/model_card.json" ]]; then names+=(prompts); fi
   echo "== packing ${names[*]} into $MODEL_TARBALL (files at the top level: /opt/ml/model/<file>)"
   tar -C "$WEIGHTS" -czf "$MODEL_TARBALL.partial" "${names[@]}"
   mv "$MODEL_TARBALL.partial" "$MODEL_TARBALL"

@@ -172,7 +172,7 @@ def segment_prepared(
     # the VOI grew on the 0.5 cut; a first answer is the cut the weights' card chose, and a
     # refinement the 0.5 cut, as training fed previous masks (a higher cut fed back shrinks
     # the mask step by step: README, "The shipped model")
-    threshold = float(getattr(segmenter, "threshold", 0.5)) if previous_mask is None else 0.5
+    threshold = first_answer_threshold(segmenter, case) if previous_mask is None else 0.5
     local = _clean_up(prob_image > threshold, seeds, tuple(region), start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
     mask[region] = local
@@ -260,3 +260,12 @@ def _previous_on_grid(previous: sitk.Image | np.ndarray | None, grid: ModelGrid,
     if tuple(size) != tuple(image.GetSize()):
         raise InputError("the previous mask does not have the image's size")
     return mask_to_grid(previous, grid, like=image).astype(np.float32)
+
+
+def first_answer_threshold(segmenter: Segmenter, case: GridCase) -> float:
+    """The cut of a first answer: the card's, or, behind a prompt router, that of the network
+    that answered this case."""
+    per_case = getattr(segmenter, "threshold_for", None)
+    if per_case is not None:
+        return float(per_case(case))
+    return float(getattr(segmenter, "threshold", 0.5))

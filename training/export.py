@@ -30,6 +30,10 @@ from training.validation import load_validation_cases, validate
 from training.warm_start import weights_sha256
 
 
+#: the subfolder of the exported weights holding the prompt model (``ModelCard.prompt_model``)
+PROMPT_MODEL_DIR = "prompts"
+
+
 def complete_card(card: dict) -> dict:
     """Fill in the validation case list for runs whose card predates that field."""
     training = card.setdefault("training", {})
@@ -162,14 +166,16 @@ def check_beats_initial_model(card: dict, source: Path, baseline: Path | None = 
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
            benchmark: Path | None = None, graph_cut_smoothness: float | None = None,
            force: bool = False, threshold: float = 0.5, baseline: Path | None = None,
-           device: str | None = None) -> Path:
+           device: str | None = None, prompt_model: Path | None = None) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
+    prompt_card = _prompt_model_card(source, prompt_model) if prompt_model else None
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     if not force:
         check_beats_ellipsoid(card.get("validation") or {})
     card["combine_with_classical"] = combine_with_classical
     card["graph_cut_smoothness"] = graph_cut_smoothness
     card["threshold"] = threshold
+    card["prompt_model"] = PROMPT_MODEL_DIR if prompt_card is not None else None
     if benchmark is not None:
         card["validation"]["benchmark"] = _benchmark_record(card, benchmark)
     if not card["training"].get("cases"):
@@ -184,10 +190,40 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
         if compared is not None:
             card.setdefault("validation", {})["against_initial_model"] = compared
     target.mkdir(parents=True, exist_ok=True)
+    inner = target / PROMPT_MODEL_DIR
+    if inner.is_dir():  # a stale one would ship beside weights that do not name it
+        shutil.rmtree(inner)
+    if prompt_card is not None:
+        inner.mkdir()
+        shutil.copyfile(prompt_model / prompt_card["weights_file"],
+                        inner / prompt_card["weights_file"])
+        (inner / CARD_NAME).write_text(json.dumps(prompt_card, indent=2) + "\n",
+                                       encoding="utf-8")
+        load_model(inner)
     shutil.copyfile(source / weights_file, target / weights_file)
     (target / CARD_NAME).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     load_model(target)
     return target
+
+
+def _prompt_model_card(source: Path, prompt_model: Path) -> dict:
+    """The card of the network that answers prompts other than clicks: trained for some, on
+    the clicks network's grid; it is cut at 0.5 and adds nothing (no classical average)."""
+    load_model(prompt_model)
+    card = complete_card(json.loads((prompt_model / CARD_NAME).read_text(encoding="utf-8")))
+    kinds = [k for k in card.get("prompt_kinds", ["clicks"]) if k != "clicks"]
+    if not kinds:
+        raise SystemExit(f"error: {prompt_model} was trained on clicks only: a prompt model "
+                         "must be trained for the other kinds (--prompt-kinds)")
+    main_card = json.loads((source / CARD_NAME).read_text(encoding="utf-8"))
+    if card.get("grid_size", 64) != main_card.get("grid_size", 64):
+        raise SystemExit("error: the prompt model's grid size differs from the clicks model's")
+    if not card["training"].get("cases"):
+        raise SystemExit("error: the prompt model's card lists no training cases")
+    card.update(combine_with_classical=False, graph_cut_smoothness=None, threshold=0.5,
+                prompt_model=None)
+    ModelCard.model_validate(card)
+    return card
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
                              "cuda when available, else cpu)")
     parser.add_argument("--threads", type=int, default=None,
                         help="PyTorch's CPU threads for that comparison")
+    parser.add_argument("--prompt-model", type=Path, default=None, metavar="FOLDER",
+                        help="a run's final/ folder trained for the other prompt kinds "
+                             "(--prompt-kinds): it answers cases with scribbles, outlines, "
+                             "boxes or RECIST lines, the exported model cases of clicks alone "
+                             "(copied into TARGET/prompts; the card's prompt_model)")
     parser.add_argument("--force", action="store_true",
                         help="export even a model that its validation scores below the "
                              "six-click ellipsoid baseline, or that scores worse than the "
@@ -228,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threshold must lie strictly between 0 and 1")
     target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
                     args.graph_cut, force=args.force, threshold=args.threshold,
-                    baseline=args.baseline, device=args.device)
+                    baseline=args.baseline, device=args.device, prompt_model=args.prompt_model)
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

@@ -13,7 +13,7 @@ from typing import Literal
 from algorithm.errors import WeightsError
 from algorithm.methods.base import Segmenter
 from algorithm.methods.classical import GeodesicSegmenter
-from algorithm.network.weights import find_weights_dir
+from algorithm.network.weights import find_weights_dir, read_card
 
 Method = Literal["auto", "network", "network-only", "classical"]
 METHODS: tuple[str, ...] = ("auto", "network", "network-only", "classical")
@@ -38,6 +38,22 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
                 "package); install weights or use --method classical"
             )
         return GeodesicSegmenter(device=torch_device.type)
+    segmenter = _network_segmenter(folder, method, torch_device)
+    card = read_card(folder)
+    if card.prompt_model is not None:  # another network answers the prompts other than clicks
+        from algorithm.methods.prompt_router import PromptRoutedSegmenter
+
+        inner = folder / card.prompt_model
+        if not inner.is_dir():
+            raise WeightsError(f"model card in {folder} names prompt_model {card.prompt_model!r}, "
+                               f"but {inner} is not there")
+        segmenter = PromptRoutedSegmenter(segmenter, _network_segmenter(inner, method,
+                                                                        torch_device))
+    return segmenter
+
+
+def _network_segmenter(folder: Path, method: Method, torch_device) -> Segmenter:
+    """The network of ``folder`` with what its card adds (unless ``network-only``)."""
     from algorithm.methods.ensemble import AverageSegmenter
     from algorithm.methods.network import NetworkSegmenter
 

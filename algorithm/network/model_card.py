@@ -59,6 +59,10 @@ class ModelCard(BaseModel):
     #: chose another on cases other than those reported: ``benchmarks/screens/threshold.py``);
     #: refinements, fed the previous mask, are cut at 0.5 as in training
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    #: a subfolder (beside these weights) holding the network that answers cases whose prompts
+    #: are other than clicks (boxes, outlines, scribbles, RECIST lines), trained for those kinds;
+    #: None: this network answers every kind (``algorithm.methods.prompt_router``)
+    prompt_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     weights_file: str = "model.safetensors"
     training: dict = Field(default_factory=dict)
     validation: dict = Field(default_factory=dict)

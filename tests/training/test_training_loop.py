@@ -377,3 +377,33 @@ def test_training_help_shows_each_options_default_and_meaning():
     text = build_parser().format_help()
     assert "(default: 12 24 48 96 128)" in text and "U-Net channels per level" in text
     assert "--licence" in text and "PATH[:WEIGHT]" in text
+
+
+def test_export_with_a_prompt_model_ships_both_networks_and_routes_by_prompt(nnunet_folder,
+                                                                            tmp_path):
+    """The clicks model and a model trained for the other kinds, exported as one package: the
+    card names its prompt model, the algorithm loads a router, and a clicks-only prompt model
+    is refused; exporting without one removes a stale copy."""
+    from algorithm.methods.prompt_router import PromptRoutedSegmenter
+    from algorithm.methods.select import make_segmenter
+
+    clicks, kinds = tmp_path / "clicks", tmp_path / "kinds"
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=clicks, **TINY | {"fold": -1}))
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=kinds, prompt_kinds=["clicks", "box",
+                      "outlines"], **TINY | {"fold": -1}))
+    with pytest.raises(SystemExit, match="clicks only"):
+        export(clicks / "final", tmp_path / "refused", force=True, prompt_model=clicks / "final")
+    assert not (tmp_path / "refused").exists()
+    target = export(clicks / "final", tmp_path / "w", force=True, threshold=0.8,
+                    prompt_model=kinds / "final")
+    card = json.loads((target / "model_card.json").read_text("utf-8"))
+    inner = json.loads((target / "prompts" / "model_card.json").read_text("utf-8"))
+    assert card["prompt_model"] == "prompts" and card["threshold"] == 0.8
+    assert inner["threshold"] == 0.5 and set(inner["prompt_kinds"]) == {"clicks", "box",
+                                                                         "outlines"}
+    router = make_segmenter("network", target)
+    assert isinstance(router, PromptRoutedSegmenter)
+    assert router.prompts.card.version == inner["version"]
+    export(clicks / "final", target, force=True)
+    assert not (target / "prompts").exists()
+    assert not isinstance(make_segmenter("network", target), PromptRoutedSegmenter)

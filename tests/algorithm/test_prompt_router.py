@@ -1,0 +1,79 @@
+"""A card naming a prompt model: clicks alone go to the clicks network, any other prompt to the
+network trained for it, each cut at its own card's threshold; the warning for untrained kinds
+follows the network that answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from algorithm.errors import WeightsError
+from algorithm.geometry import index_to_world
+from algorithm.methods.prompt_router import PromptRoutedSegmenter
+from algorithm.methods.select import make_segmenter
+from algorithm.network.model_card import Architecture, ModelCard
+from algorithm.network.unet import UNet3D
+from algorithm.network.weights import save_model
+from algorithm.pipeline import segment
+from algorithm.prompts import Clicks
+from algorithm.prompts.boxes import parse_boxes
+from algorithm.prompts.prompt_set import PromptSet
+from tests.algorithm.helpers import box_phantom, extreme_clicks
+
+SMALL = dict(architecture={"features": [4, 8, 16]}, grid_size=32)
+
+
+def _weights(folder, seed, **card):
+    torch.manual_seed(seed)
+    model = UNet3D(**Architecture(features=[4, 8, 16]).model_dump())
+    save_model(model, ModelCard(name="tiny", version=f"v{seed}", **(SMALL | card)), folder)
+    return folder
+
+
+@pytest.fixture
+def routed(tmp_path):
+    root = _weights(tmp_path / "w", 0, threshold=0.7, prompt_model="prompts")
+    _weights(root / "prompts", 1, prompt_kinds=("clicks", "box", "outlines"))
+    return make_segmenter("network-only", root)
+
+
+def test_the_card_builds_a_router_and_each_case_goes_to_its_network(routed, tmp_path):
+    assert isinstance(routed, PromptRoutedSegmenter)
+    assert routed.clicks.card.version == "v0" and routed.prompts.card.version == "v1"
+    assert routed.prompt_kinds == ("clicks", "box", "outlines")
+    image, mask = box_phantom()
+    clicks = Clicks.from_points(extreme_clicks(image, mask))
+    alone = segment(image, clicks, routed)
+    assert np.array_equal(alone.mask, segment(image, clicks, routed.clicks).mask)
+
+    corners = index_to_world(image, np.array([[12.0, 19, 17], [12, 19, 40], [12, 44, 40],
+                                              [12, 44, 17]]))
+    box = PromptSet(boxes=parse_boxes({"type": "2D bounding box", "corners": corners.tolist(),
+                                       "version": {"major": 1, "minor": 0}}))
+    answered = segment(image, box, routed)
+    assert np.array_equal(answered.mask, segment(image, box, routed.prompts).mask)
+    assert not any("untrained" in w for w in answered.warnings)
+
+
+def test_each_network_cuts_at_its_own_cards_threshold(routed):
+    from algorithm.methods.base import GridCase, GridSeeds
+
+    empty = np.zeros((32, 32, 32), bool)
+    case = GridCase(np.zeros((32, 32, 32), np.float32), np.zeros((1, 3)), np.zeros((0, 3)),
+                    np.zeros(3), np.full(3, 31.0))
+    assert routed.threshold_for(case) == 0.7
+    seeded = GridCase(case.image, case.positive, case.negative, case.voi_lo, case.voi_hi,
+                      seeds=GridSeeds(empty, empty, empty))
+    assert routed.threshold_for(seeded) == 0.5
+
+
+def test_a_named_prompt_model_that_is_missing_is_an_error(tmp_path):
+    root = _weights(tmp_path / "w", 0, prompt_model="prompts")
+    with pytest.raises(WeightsError, match="prompt_model 'prompts'"):
+        make_segmenter("network", root)
+
+
+def test_a_prompt_model_name_must_be_a_plain_folder_name():
+    with pytest.raises(ValueError):
+        ModelCard(name="x", version="0", prompt_model="../elsewhere")
