@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--clicks-on-boundary", action="store_true",
                        help="the six extreme clicks lie on the tumour's boundary rather than "
                        "just inside it (the reference protocol); they are moved inward first")
+    model.add_argument("--fine-tune", type=float, default=0.0, metavar="SECONDS",
+                       help="tune a copy of the network on each image from its prompts and "
+                       "its own confident voxels for this long (BIFSeg; algorithm/fine_tune.py); "
+                       "the tuned answer is kept only when it agrees better with the prompts; "
+                       "the weights themselves never change (default 0: off)")
     common = argparse.ArgumentParser(add_help=False, parents=[model])
     common.add_argument("--format", choices=OUTPUT_FORMATS, default="image", dest="output_format",
                         help="image: the mask as an image file on the scan's grid (default); "
@@ -182,7 +187,10 @@ def _check_output_name(output: Path, output_format: str) -> None:
 
 
 def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
-    return PipelineConfig(clicks_on_boundary=args.clicks_on_boundary)
+    if args.fine_tune < 0:
+        raise InputError("--fine-tune needs a number of seconds, 0 or more")
+    return PipelineConfig(clicks_on_boundary=args.clicks_on_boundary,
+                          fine_tune_seconds=args.fine_tune)
 
 
 def _case_folders(cases: Path) -> list[Path]:

@@ -56,6 +56,10 @@ class PipelineConfig:
     #: final grid, about a tenth of a second of CPU, so only the entry points that report it
     #: (the platform case, ``lesionseg rank``, ``serve --confidence``) ask for it
     confidence: bool = False
+    #: seconds of image-specific fine-tuning of a copy of the network on this case
+    #: (``algorithm.fine_tune``); 0: none. Its answer is kept only when it agrees better with
+    #: the user's prompts, and ``SegmentationResult.fine_tune`` says which was kept
+    fine_tune_seconds: float = 0.0
 
 
 @dataclass
@@ -75,6 +79,8 @@ class SegmentationResult:
     #: same prompts on the same grid (``algorithm.confidence``; a ranking of cases, not a
     #: calibrated DSC); None for the classical method itself or when not asked for
     confidence: float | None = None
+    #: what image-specific fine-tuning did (``algorithm.fine_tune.FineTuneReport``), when asked
+    fine_tune: object | None = None
 
     def probability_image(self) -> np.ndarray:
         """The probability on the whole image grid, (z, y, x) float32 (0 outside the region)."""
@@ -167,6 +173,10 @@ def segment_prepared(
         if not touching.any() or step == config.max_grow_steps:
             break
         box = _grow(box, touching, shape, config.grow_fraction)
+    fine_tuned, fine_tune_warning = None, ()
+    if config.fine_tune_seconds > 0:
+        prob, fine_tuned, fine_tune_warning = _fine_tuned(segmenter, case, prob,
+                                                          config.fine_tune_seconds)
     region, prob_image = grid_to_image(prob, grid, image)
     start = np.asarray([s.start for s in region], dtype=float)
     # the VOI grew on the 0.5 cut; a first answer is the cut the weights' card chose, and a
@@ -184,9 +194,21 @@ def segment_prepared(
         confidence = agreement(local, _clean_up(other > 0.5, seeds, tuple(region), start))
     return SegmentationResult(mask, modality, step, tuple(float(v) for v in grid.grid_spacing),
                               tuple(_implausibility(mask, seeds, spacing))
-                              + _untrained(segmenter, seeds),
+                              + _untrained(segmenter, seeds) + fine_tune_warning,
                               probability=prob_image.astype(np.float32, copy=False),
-                              region=tuple(region), confidence=confidence)
+                              region=tuple(region), confidence=confidence, fine_tune=fine_tuned)
+
+
+def _fine_tuned(segmenter: Segmenter, case: GridCase, prob: np.ndarray, seconds: float):
+    """(probability, report, warnings) of image-specific fine-tuning on the final grid."""
+    from algorithm.fine_tune import find_network, fine_tune
+
+    network = find_network(segmenter, case)
+    if network is None:
+        return prob, None, ("fine-tuning was skipped: it tunes the network alone, and this "
+                            f"answer comes from {segmenter.name}",)
+    prob, report = fine_tune(network, case, prob, seconds)
+    return prob, report, ()
 
 
 def _device_type(segmenter: Segmenter) -> str:

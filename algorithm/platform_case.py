@@ -41,8 +41,10 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
     image = read_image(inputs.image)
     previous = (read_previous_mask(inputs.previous_segmentation, image)
                 if inputs.previous_segmentation is not None else None)
+    config = PipelineConfig(confidence=True,  # lesion-measurements reports it
+                            fine_tune_seconds=card_fine_tune_seconds(segmenter))
     result = segment(image, prompts, segmenter, modality=modality, previous_mask=previous,
-                     config=PipelineConfig(confidence=True))  # lesion-measurements reports it
+                     config=config)
     grid = ImageGrid.of(image)
     del image, previous  # only the grid is needed now: free a large scan before its mask is built
     written = write_case_outputs(Path(output_dir), inputs.image, grid, result,
@@ -51,3 +53,13 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge
         print(f"warning: {written[0].name}: {warning}", file=sys.stderr)
     return CaseReport(written, result, segmenter.name, time.perf_counter() - start)
+
+
+def card_fine_tune_seconds(segmenter: Segmenter) -> float:
+    """Fine-tuning on the platform only when the model card turns it on (its
+    ``fine_tune_seconds``; the clicks network's card behind a prompt router)."""
+    card = getattr(segmenter, "card", None)
+    if card is None:
+        parts = list(getattr(segmenter, "members", [])) + [getattr(segmenter, "inner", None)]
+        card = next((getattr(p, "card", None) for p in parts if getattr(p, "card", None)), None)
+    return float(card.fine_tune_seconds) if card is not None else 0.0

@@ -52,6 +52,8 @@ class LesionReport(BaseModel):
     warnings: list[str]  #: why the mask looks implausible for its clicks; empty if it does not
     confidence: float | None  #: predicted DSC, when the pipeline gives one
     version: str  #: the model card's version, or "classical"
+    #: what image-specific fine-tuning did, when the model card turns it on (left out if not)
+    fine_tune: dict | None = None
 
 
 def probability_requested(environ: Mapping[str, str] = os.environ) -> bool:
@@ -71,6 +73,7 @@ def lesion_report(result: SegmentationResult, image: sitk.Image, *, method: str,
         warnings=list(result.warnings),
         confidence=None if confidence is None else float(confidence),
         version=version,
+        fine_tune=result.fine_tune.as_dict() if result.fine_tune is not None else None,
     )
 
 
@@ -86,7 +89,9 @@ def write_case_outputs(output_dir: Path, image_path: Path, image: sitk.Image | I
     with StagedOutputs(output_dir) as staged:
         staged.add(mask_path, lambda tmp: write_image_file(mask, tmp), ".mha", what="mask")
         staged.add(MEASUREMENTS_FILE,
-                   lambda tmp: write_json_file(report.model_dump(mode="json"), tmp), ".json")
+                   lambda tmp: write_json_file(report.model_dump(
+                       mode="json", exclude={"fine_tune"} if report.fine_tune is None else None),
+                       tmp), ".json")
         staged.add(RECIST_AXES_FILE, lambda tmp: write_json_file(axes, tmp), ".json")
         if write_probability:
             probability = _probability_image(result, mask)

@@ -63,6 +63,9 @@ class ModelCard(BaseModel):
     #: are other than clicks (boxes, outlines, scribbles, RECIST lines), trained for those kinds;
     #: None: this network answers every kind (``algorithm.methods.prompt_router``)
     prompt_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    #: seconds of image-specific fine-tuning per case on the platform (``algorithm.fine_tune``);
+    #: 0 keeps it off there (the command line and the server ask for it with --fine-tune)
+    fine_tune_seconds: float = Field(default=0.0, ge=0.0)
     weights_file: str = "model.safetensors"
     training: dict = Field(default_factory=dict)
     validation: dict = Field(default_factory=dict)

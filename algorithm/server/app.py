@@ -249,7 +249,7 @@ def _lesion_info(lesion: Lesion) -> LesionInfo:
                       voxels=current.mask.voxels, measurements=current.measurements,
                       recist_axes=recist_axes_value(current.measurements),
                       warnings=list(current.warnings), confidence=current.confidence,
-                      suggestion=current.suggestion)
+                      fine_tune=current.fine_tune, suggestion=current.suggestion)
 
 
 def _lesion_result(lesion: Lesion, start: float) -> LesionResult:

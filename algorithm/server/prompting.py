@@ -48,6 +48,8 @@ class LesionState:
     suggestion: tuple[float, float, float] | None = None
     #: ``others`` as they were sent: each kind's grand-challenge value, by kind
     other_values: dict = field(default_factory=dict)
+    #: what image-specific fine-tuning did (``FineTuneReport.as_dict``), with --fine-tune
+    fine_tune: dict | None = None
 
     @property
     def empty(self) -> bool:
@@ -106,7 +108,8 @@ def apply_prompt(prepared: PreparedImage, state: LesionState, prompt: ClicksProm
     return LesionState(clicks, mask, measure_lesion(result.mask, prepared.image),
                        tuple(result.warnings), result.confidence, others,
                        suggestion=suggestion.point_mm if suggestion else None,
-                       other_values=values)
+                       other_values=values,
+                       fine_tune=result.fine_tune.as_dict() if result.fine_tune else None)
 
 
 def other_prompts(prompt: OtherPrompt) -> PromptSet:

@@ -51,7 +51,8 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
         limits=Limits(max_sessions=args.max_sessions, idle_seconds=args.idle_minutes * 60,
                       max_lesions=args.max_lesions, max_undo=args.max_undo),
         pipeline=PipelineConfig(clicks_on_boundary=args.clicks_on_boundary,
-                                confidence=args.confidence),
+                                confidence=args.confidence,
+                                fine_tune_seconds=_fine_tune_seconds(args.fine_tune)),
         suggest=args.suggest,
         modality=args.modality,
         cors_origins=tuple(args.cors_origin),
@@ -97,3 +98,9 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _fine_tune_seconds(seconds: float) -> float:
+    if seconds < 0:
+        raise InputError("--fine-tune needs a number of seconds, 0 or more")
+    return float(seconds)

@@ -189,6 +189,12 @@ class LesionInfo(BaseModel):
         "classical method's answer to the same prompts (a ranking of cases, not a calibrated "
         "DSC); null unless the server runs with --confidence, for an empty lesion, or for the "
         "classical method")
+    fine_tune: dict | None = Field(
+        default=None, description="what image-specific fine-tuning did (the server runs with "
+        "--fine-tune SECONDS): kept ('tuned' or 'original', the tuned answer kept only when it "
+        "agrees better with the prompts), steps, seconds, agreement_original and "
+        "agreement_tuned (share of the prompts' voxels each answer gets right), user_voxels; "
+        "null without --fine-tune")
     suggestion: Triple | None = Field(
         default=None, description="the suggested next click, world mm LPS, for the viewer to "
         "highlight: the voxel near the mask's boundary where the segmenter is least sure, a "
