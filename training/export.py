@@ -166,9 +166,14 @@ def check_beats_initial_model(card: dict, source: Path, baseline: Path | None = 
 def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classical: bool = False,
            benchmark: Path | None = None, graph_cut_smoothness: float | None = None,
            force: bool = False, threshold: float = 0.5, baseline: Path | None = None,
-           device: str | None = None, prompt_model: Path | None = None) -> Path:
+           device: str | None = None, prompt_model: Path | None = None,
+           classical_kinds: tuple[str, ...] = ()) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
-    prompt_card = _prompt_model_card(source, prompt_model) if prompt_model else None
+    if classical_kinds and prompt_model is None:
+        raise SystemExit("error: --classical-kinds routes kinds away from a prompt model: give "
+                         "--prompt-model too")
+    prompt_card = (_prompt_model_card(source, prompt_model, classical_kinds) if prompt_model
+                   else None)
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     if not force:
         check_beats_ellipsoid(card.get("validation") or {})
@@ -206,7 +211,8 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
     return target
 
 
-def _prompt_model_card(source: Path, prompt_model: Path) -> dict:
+def _prompt_model_card(source: Path, prompt_model: Path,
+                       classical_kinds: tuple[str, ...] = ()) -> dict:
     """The card of the network that answers prompts other than clicks: trained for some, on
     the clicks network's grid; it is cut at 0.5 and adds nothing (no classical average)."""
     load_model(prompt_model)
@@ -221,7 +227,7 @@ def _prompt_model_card(source: Path, prompt_model: Path) -> dict:
     if not card["training"].get("cases"):
         raise SystemExit("error: the prompt model's card lists no training cases")
     card.update(combine_with_classical=False, graph_cut_smoothness=None, threshold=0.5,
-                prompt_model=None)
+                prompt_model=None, classical_kinds=list(classical_kinds))
     ModelCard.model_validate(card)
     return card
 
@@ -254,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(--prompt-kinds): it answers cases with scribbles, outlines, "
                              "boxes or RECIST lines, the exported model cases of clicks alone "
                              "(copied into TARGET/prompts; the card's prompt_model)")
+    parser.add_argument("--classical-kinds", nargs="+", default=[], metavar="KIND",
+                        help="with --prompt-model: prompt kinds the classical method answers "
+                             "instead of it (those it measured better on, on cases other "
+                             "than those you report)")
     parser.add_argument("--force", action="store_true",
                         help="export even a model that its validation scores below the "
                              "six-click ellipsoid baseline, or that scores worse than the "
@@ -269,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threshold must lie strictly between 0 and 1")
     target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
                     args.graph_cut, force=args.force, threshold=args.threshold,
-                    baseline=args.baseline, device=args.device, prompt_model=args.prompt_model)
+                    baseline=args.baseline, device=args.device, prompt_model=args.prompt_model,
+                    classical_kinds=tuple(args.classical_kinds))
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

@@ -21,6 +21,8 @@ class GridSeeds:
     tumour: np.ndarray
     background: np.ndarray
     weak_tumour: np.ndarray
+    #: the prompt kinds they come from (``prompt_set.PROMPT_KINDS``), for a router to choose by
+    kinds: tuple[str, ...] = ()
 
     @property
     def positive(self) -> np.ndarray:

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from algorithm.methods.base import GridCase, Segmenter
+from algorithm.prompts.prompt_set import PROMPT_KINDS
 
 
 @dataclass
 class PromptRoutedSegmenter:
     clicks: Segmenter  #: answers cases of clicks alone
     prompts: Segmenter  #: answers cases with scribbles, outlines, boxes or RECIST lines
+    classical: Segmenter | None = None  #: answers cases whose other kinds are all these:
+    classical_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.clicks.grid_size != self.prompts.grid_size:
@@ -36,18 +39,23 @@ class PromptRoutedSegmenter:
 
     @property
     def members(self) -> list[Segmenter]:
-        return [self.clicks, self.prompts]
+        return [self.clicks, self.prompts] + ([self.classical] if self.classical else [])
 
     @property
     def prompt_kinds(self) -> tuple[str, ...]:
         """Clicks from the first, the other kinds from the second network's card."""
         from algorithm.methods.prompt_kinds import trained_prompt_kinds
 
-        theirs = trained_prompt_kinds(self.prompts) or ()
-        return ("clicks",) + tuple(k for k in theirs if k != "clicks")
+        theirs = set(trained_prompt_kinds(self.prompts) or ()) | set(self.classical_kinds)
+        return ("clicks",) + tuple(k for k in PROMPT_KINDS if k in theirs and k != "clicks")
 
     def route(self, case: GridCase) -> Segmenter:
-        return self.clicks if case.seeds is None else self.prompts
+        if case.seeds is None:
+            return self.clicks
+        others = set(case.seeds.kinds) - {"clicks"}
+        if self.classical is not None and others and others <= set(self.classical_kinds):
+            return self.classical
+        return self.prompts
 
     def predict(self, case: GridCase) -> np.ndarray:
         return self.route(case).predict(case)

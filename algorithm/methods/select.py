@@ -47,8 +47,12 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
         if not inner.is_dir():
             raise WeightsError(f"model card in {folder} names prompt_model {card.prompt_model!r}, "
                                f"but {inner} is not there")
+        classical_kinds = read_card(inner).classical_kinds
+        classical = (GeodesicSegmenter(grid_size=segmenter.grid_size, device=torch_device.type)
+                     if classical_kinds else None)
         segmenter = PromptRoutedSegmenter(segmenter, _network_segmenter(inner, method,
-                                                                        torch_device))
+                                                                        torch_device),
+                                          classical, classical_kinds)
     return segmenter
 
 

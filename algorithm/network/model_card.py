@@ -63,6 +63,9 @@ class ModelCard(BaseModel):
     #: are other than clicks (boxes, outlines, scribbles, RECIST lines), trained for those kinds;
     #: None: this network answers every kind (``algorithm.methods.prompt_router``)
     prompt_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    #: on a prompt model's card: the kinds the classical method answers instead of this
+    #: network, because it measured better on them (chosen on cases other than those reported)
+    classical_kinds: tuple[str, ...] = ()
     #: seconds of image-specific fine-tuning per case on the platform (``algorithm.fine_tune``);
     #: 0 keeps it off there (the command line and the server ask for it with --fine-tune)
     fine_tune_seconds: float = Field(default=0.0, ge=0.0)
@@ -77,6 +80,15 @@ class ModelCard(BaseModel):
         unknown = [k for k in value if k not in PROMPT_KINDS]
         if unknown or not value:
             raise ValueError(f"prompt_kinds must be names from {PROMPT_KINDS}, got {value}")
+        return value
+
+    @field_validator("classical_kinds")
+    @classmethod
+    def _known_classical_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in value if k not in PROMPT_KINDS or k == "clicks"]
+        if unknown:
+            raise ValueError(f"classical_kinds must be prompt kinds other than clicks, got "
+                             f"{value}")
         return value
 
     @model_validator(mode="after")

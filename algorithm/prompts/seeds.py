@@ -114,7 +114,7 @@ class PromptSeeds:
                                     for v in (self.tumour, self.background, self.weak_tumour))
         both = tumour & background
         return GridSeeds(tumour=tumour & ~both, background=background & ~both,
-                         weak_tumour=weak & ~(tumour | background))
+                         weak_tumour=weak & ~(tumour | background), kinds=self.kinds)
 
     def region_masks(self, region: tuple[slice, slice, slice]) -> tuple[np.ndarray, np.ndarray]:
         """(known tumour, known background) as bool arrays over the image region ``region``."""

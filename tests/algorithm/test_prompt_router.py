@@ -41,7 +41,7 @@ def routed(tmp_path):
 def test_the_card_builds_a_router_and_each_case_goes_to_its_network(routed, tmp_path):
     assert isinstance(routed, PromptRoutedSegmenter)
     assert routed.clicks.card.version == "v0" and routed.prompts.card.version == "v1"
-    assert routed.prompt_kinds == ("clicks", "box", "outlines")
+    assert routed.prompt_kinds == ("clicks", "outlines", "box")
     image, mask = box_phantom()
     clicks = Clicks.from_points(extreme_clicks(image, mask))
     alone = segment(image, clicks, routed)
@@ -54,6 +54,27 @@ def test_the_card_builds_a_router_and_each_case_goes_to_its_network(routed, tmp_
     answered = segment(image, box, routed)
     assert np.array_equal(answered.mask, segment(image, box, routed.prompts).mask)
     assert not any("untrained" in w for w in answered.warnings)
+
+
+def test_kinds_the_card_gives_the_classical_method_go_there(tmp_path):
+    from algorithm.methods.base import GridCase, GridSeeds
+    from algorithm.methods.classical import GeodesicSegmenter
+
+    root = _weights(tmp_path / "w", 0, threshold=0.7, prompt_model="prompts")
+    _weights(root / "prompts", 1, prompt_kinds=("clicks", "box", "outlines"),
+             classical_kinds=("outlines",))
+    routed = make_segmenter("network", root)
+    empty = np.zeros((32, 32, 32), bool)
+    case = lambda kinds: GridCase(np.zeros((32, 32, 32), np.float32), np.zeros((1, 3)),
+                                  np.zeros((0, 3)), np.zeros(3), np.full(3, 31.0),
+                                  seeds=GridSeeds(empty, empty, empty, kinds=kinds))
+    assert isinstance(routed.route(case(("clicks", "outlines"))), GeodesicSegmenter)
+    assert routed.threshold_for(case(("outlines",))) == 0.5
+    assert routed.route(case(("box",))) is routed.prompts
+    assert routed.route(case(("box", "outlines"))) is routed.prompts
+    assert routed.prompt_kinds == ("clicks", "outlines", "box")
+    with pytest.raises(ValueError):
+        ModelCard(name="x", version="0", classical_kinds=("clicks",))
 
 
 def test_each_network_cuts_at_its_own_cards_threshold(routed):

@@ -395,7 +395,7 @@ def test_export_with_a_prompt_model_ships_both_networks_and_routes_by_prompt(nnu
         export(clicks / "final", tmp_path / "refused", force=True, prompt_model=clicks / "final")
     assert not (tmp_path / "refused").exists()
     target = export(clicks / "final", tmp_path / "w", force=True, threshold=0.8,
-                    prompt_model=kinds / "final")
+                    prompt_model=kinds / "final", classical_kinds=("outlines",))
     card = json.loads((target / "model_card.json").read_text("utf-8"))
     inner = json.loads((target / "prompts" / "model_card.json").read_text("utf-8"))
     assert card["prompt_model"] == "prompts" and card["threshold"] == 0.8
@@ -404,6 +404,7 @@ def test_export_with_a_prompt_model_ships_both_networks_and_routes_by_prompt(nnu
     router = make_segmenter("network", target)
     assert isinstance(router, PromptRoutedSegmenter)
     assert router.prompts.card.version == inner["version"]
+    assert inner["classical_kinds"] == ["outlines"] and router.classical is not None
     export(clicks / "final", target, force=True)
     assert not (target / "prompts").exists()
     assert not isinstance(make_segmenter("network", target), PromptRoutedSegmenter)
