@@ -186,6 +186,7 @@ def test_no_server_at_the_url_is_a_message_not_a_traceback(make_napari_viewer, q
     viewer = make_napari_viewer()
     viewer.open(str(phantom_file), plugin="napari-lesionseg")
     widget = LesionSegWidget(viewer)
+    qtbot.addWidget(widget)  # closed and deleted at teardown, while Qt still runs
     widget.url.setText("http://127.0.0.1:9")  # discard port: nothing listens
     qtbot.mouseClick(widget.segment_button, Qt.LeftButton)
     _wait(qtbot, widget)
@@ -197,5 +198,6 @@ def test_without_an_image_opened_by_the_plugin_the_widget_says_so(make_napari_vi
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((4, 8, 8)))  # no world geometry known
     widget = LesionSegWidget(viewer)
+    qtbot.addWidget(widget)
     qtbot.mouseClick(widget.new_lesion_button, Qt.LeftButton)
     assert "lesionseg reader" in widget.status.text()
