@@ -201,3 +201,35 @@ def test_without_an_image_opened_by_the_plugin_the_widget_says_so(make_napari_vi
     qtbot.addWidget(widget)
     qtbot.mouseClick(widget.new_lesion_button, Qt.LeftButton)
     assert "lesionseg reader" in widget.status.text()
+
+
+def test_a_server_given_by_url_and_token(make_napari_viewer, qtbot, phantom, phantom_file):
+    """A server the user names (here one started with a random token): a wrong token is the
+    server's one-line refusal; the right one segments."""
+    from napari_lesionseg.local_server import LocalServer
+
+    server = LocalServer(options=("--method", "classical"))
+    client = server.start()
+    try:
+        viewer = make_napari_viewer()
+        [layer] = viewer.open(str(phantom_file), plugin="napari-lesionseg")
+        widget = LesionSegWidget(viewer)
+        qtbot.addWidget(widget)
+        widget.url.setText(client.url)
+        widget.token.setText("wrong")
+        qtbot.mouseClick(widget.new_lesion_button, Qt.LeftButton)
+        _wait(qtbot, widget)
+        assert widget.status.text().startswith("server: "), widget.status.text()
+        assert widget.lesion is None and widget.local_server is None
+        widget.token.setText(client.token)  # the user retypes the token and connects
+        qtbot.mouseClick(widget.connect_button, Qt.LeftButton)
+        _wait(qtbot, widget)
+        qtbot.mouseClick(widget.new_lesion_button, Qt.LeftButton)
+        _wait(qtbot, widget)
+        lesion = widget.lesion
+        lesion.clicks.add(layer.metadata[METADATA_KEY].to_data(phantom.clicks_xyz))
+        qtbot.mouseClick(widget.segment_button, Qt.LeftButton)
+        _wait(qtbot, widget)
+        assert lesion.last_result.get("voxels"), widget.status.text()
+    finally:
+        server.stop()
