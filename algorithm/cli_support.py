@@ -40,3 +40,10 @@ def report_failure(exc: Exception) -> int:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def fine_tune_seconds(seconds: float) -> float:
+    """``--fine-tune``'s value, checked once for every command that takes it (``serve`` too)."""
+    if not seconds >= 0:
+        raise InputError("--fine-tune needs a number of seconds, 0 or more")
+    return float(seconds)

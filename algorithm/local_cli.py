@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from algorithm.cli_support import EXIT_INPUT_ERROR, run_guarded
+from algorithm.cli_support import EXIT_INPUT_ERROR, fine_tune_seconds, run_guarded
 from algorithm.errors import InputError
 from algorithm.inference import OUTPUT_FORMATS, require_dicom_folder, segment_file
 from algorithm.io.case_folders import find_case_inputs
@@ -187,10 +187,8 @@ def _check_output_name(output: Path, output_format: str) -> None:
 
 
 def _pipeline_config(args: argparse.Namespace) -> PipelineConfig:
-    if args.fine_tune < 0:
-        raise InputError("--fine-tune needs a number of seconds, 0 or more")
     return PipelineConfig(clicks_on_boundary=args.clicks_on_boundary,
-                          fine_tune_seconds=args.fine_tune)
+                          fine_tune_seconds=fine_tune_seconds(args.fine_tune))
 
 
 def _case_folders(cases: Path) -> list[Path]:

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import SimpleITK as sitk
 
+from algorithm.cli_support import fine_tune_seconds
 from algorithm.errors import InputError
 from algorithm.methods.base import Segmenter
 from algorithm.methods.select import make_segmenter
@@ -52,7 +53,7 @@ def settings_from(args: argparse.Namespace) -> ServerSettings:
                       max_lesions=args.max_lesions, max_undo=args.max_undo),
         pipeline=PipelineConfig(clicks_on_boundary=args.clicks_on_boundary,
                                 confidence=args.confidence,
-                                fine_tune_seconds=_fine_tune_seconds(args.fine_tune)),
+                                fine_tune_seconds=fine_tune_seconds(args.fine_tune)),
         suggest=args.suggest,
         modality=args.modality,
         cors_origins=tuple(args.cors_origin),
@@ -98,9 +99,3 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _fine_tune_seconds(seconds: float) -> float:
-    if seconds < 0:
-        raise InputError("--fine-tune needs a number of seconds, 0 or more")
-    return float(seconds)
