@@ -14,7 +14,7 @@ from algorithm.io.grand_challenge import CaseInputs
 from algorithm.io.images import ImageGrid, read_image
 from algorithm.io.previous_mask import read_previous_mask
 from algorithm.methods.base import Segmenter
-from algorithm.methods.select import model_version
+from algorithm.methods.select import model_version, network_card
 from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
 from algorithm.prompts.prompt_set import read_prompt_files
@@ -58,8 +58,5 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
 def card_fine_tune_seconds(segmenter: Segmenter) -> float:
     """Fine-tuning on the platform only when the model card turns it on (its
     ``fine_tune_seconds``; the clicks network's card behind a prompt router)."""
-    card = getattr(segmenter, "card", None)
-    if card is None:
-        parts = list(getattr(segmenter, "members", [])) + [getattr(segmenter, "inner", None)]
-        card = next((getattr(p, "card", None) for p in parts if getattr(p, "card", None)), None)
+    card = network_card(segmenter)
     return float(card.fine_tune_seconds) if card is not None else 0.0

@@ -78,15 +78,23 @@ def _network_segmenter(folder: Path, method: Method, torch_device) -> Segmenter:
     return segmenter
 
 
+def network_card(segmenter: Segmenter):
+    """The model card of the (first) network inside ``segmenter``, through averages, graph cuts
+    and prompt routers (the clicks network's, behind a router); None when no network takes
+    part."""
+    card = getattr(segmenter, "card", None)
+    if card is not None:
+        return card
+    parts = list(getattr(segmenter, "members", [])) + [getattr(segmenter, "inner", None)]
+    return next((c for c in (network_card(p) for p in parts if p is not None) if c is not None),
+                None)
+
+
 def model_version(segmenter: Segmenter) -> str:
     """The model card's version of the network inside ``segmenter`` (through averages and graph
     cuts), or ``"classical"`` when no network takes part."""
-    card = getattr(segmenter, "card", None)
-    if card is not None:
-        return card.version
-    parts = list(getattr(segmenter, "members", [])) + [getattr(segmenter, "inner", None)]
-    versions = [model_version(part) for part in parts if part is not None]
-    return next((v for v in versions if v != "classical"), "classical")
+    card = network_card(segmenter)
+    return card.version if card is not None else "classical"
 
 
 def _torch_device(device: str | None):
