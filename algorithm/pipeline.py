@@ -285,9 +285,9 @@ def _previous_on_grid(previous: sitk.Image | np.ndarray | None, grid: ModelGrid,
 
 
 def first_answer_threshold(segmenter: Segmenter, case: GridCase) -> float:
-    """The cut of a first answer: the card's, or, behind a prompt router, that of the network
-    that answered this case."""
-    per_case = getattr(segmenter, "threshold_for", None)
-    if per_case is not None:
-        return float(per_case(case))
+    """The cut of a first answer: the card's, or, behind a prompt router, that of the segmenter
+    that answered this case (0.5 for the classical method)."""
+    route = getattr(segmenter, "route", None)
+    if route is not None:
+        return first_answer_threshold(route(case), case)
     return float(getattr(segmenter, "threshold", 0.5))

@@ -59,6 +59,3 @@ class PromptRoutedSegmenter:
 
     def predict(self, case: GridCase) -> np.ndarray:
         return self.route(case).predict(case)
-
-    def threshold_for(self, case: GridCase) -> float:
-        return float(getattr(self.route(case), "threshold", 0.5))

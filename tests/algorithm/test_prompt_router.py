@@ -15,7 +15,7 @@ from algorithm.methods.select import make_segmenter
 from algorithm.network.model_card import Architecture, ModelCard
 from algorithm.network.unet import UNet3D
 from algorithm.network.weights import save_model
-from algorithm.pipeline import segment
+from algorithm.pipeline import first_answer_threshold, segment
 from algorithm.prompts import Clicks
 from algorithm.prompts.boxes import parse_boxes
 from algorithm.prompts.prompt_set import PromptSet
@@ -69,7 +69,7 @@ def test_kinds_the_card_gives_the_classical_method_go_there(tmp_path):
                                   np.zeros((0, 3)), np.zeros(3), np.full(3, 31.0),
                                   seeds=GridSeeds(empty, empty, empty, kinds=kinds))
     assert isinstance(routed.route(case(("clicks", "outlines"))), GeodesicSegmenter)
-    assert routed.threshold_for(case(("outlines",))) == 0.5
+    assert first_answer_threshold(routed, case(("outlines",))) == 0.5
     assert routed.route(case(("box",))) is routed.prompts
     assert routed.route(case(("box", "outlines"))) is routed.prompts
     assert routed.prompt_kinds == ("clicks", "outlines", "box")
@@ -83,10 +83,10 @@ def test_each_network_cuts_at_its_own_cards_threshold(routed):
     empty = np.zeros((32, 32, 32), bool)
     case = GridCase(np.zeros((32, 32, 32), np.float32), np.zeros((1, 3)), np.zeros((0, 3)),
                     np.zeros(3), np.full(3, 31.0))
-    assert routed.threshold_for(case) == 0.7
+    assert first_answer_threshold(routed, case) == 0.7
     seeded = GridCase(case.image, case.positive, case.negative, case.voi_lo, case.voi_hi,
                       seeds=GridSeeds(empty, empty, empty))
-    assert routed.threshold_for(seeded) == 0.5
+    assert first_answer_threshold(routed, seeded) == 0.5
 
 
 def test_a_named_prompt_model_that_is_missing_is_an_error(tmp_path):
