@@ -80,16 +80,20 @@ def read_scribbles(path: Path) -> tuple[Scribble, ...]:
 def scribble_facts(image: sitk.Image, scribbles: tuple[Scribble, ...]) -> PromptFacts:
     """Every voxel a stroke passes through is tumour or background, by its name. A tumour
     stroke lies inside the tumour, short of its border: the lesion reaches at least as far,
-    so it bounds nothing."""
+    so it bounds nothing. Background strokes are drawn just outside the lesion, so they say
+    how far its neighbourhood reaches: the extent spans them too (unbounded), and the volume of
+    interest covers the lesion between a short tumour stroke and the background drawn around
+    it (on the 22 dev lesions, classical method, one stroke of each: DSC 0.607 against 0.316
+    with the tumour strokes alone; README, "Prompts other than clicks")."""
     shape = shape_zyx(image)
     tumour, background = [no_voxels()], [no_voxels()]
     for i, scribble in enumerate(scribbles):
         for path in scribble.paths:
             voxels = segment_voxels(points_to_index(image, path, f"scribble {i + 1}"), shape)
             (tumour if scribble.tumour else background).append(voxels)
-    tumour_voxels = np.concatenate(tumour)
+    tumour_voxels, background_voxels = np.concatenate(tumour), np.concatenate(background)
     extent = ()
     if len(tumour_voxels):
-        extent = (ExtentPiece.of(tumour_voxels.min(axis=0), tumour_voxels.max(axis=0), False),)
-    return PromptFacts(tumour=tumour_voxels, background=np.concatenate(background),
-                       extent=extent)
+        drawn = np.concatenate([tumour_voxels, background_voxels])
+        extent = (ExtentPiece.of(drawn.min(axis=0), drawn.max(axis=0), False),)
+    return PromptFacts(tumour=tumour_voxels, background=background_voxels, extent=extent)

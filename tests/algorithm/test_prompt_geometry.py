@@ -77,6 +77,24 @@ def test_a_scribble_across_slices_marks_exactly_the_voxels_it_passes(geometry):
     assert len(seeds.background) == 0 and not seeds.extent.bounded.any()
 
 
+@pytest.mark.parametrize("geometry", [OBLIQUE, SAGITTAL], ids=["oblique", "sagittal"])
+def test_background_strokes_around_a_short_tumour_stroke_widen_the_extent(geometry):
+    """A short stroke deep in the tumour and a background stroke just outside it: the lesion
+    lies between them, so the extent (and with it the volume of interest) reaches the
+    background stroke, though it still bounds nothing."""
+    image = image_of(geometry, shape=(30, 120, 110))
+    tumour = Scribble((world(image, [(15, 58, 52), (15, 62, 55)]),), tumour=True)
+    around = Scribble((world(image, [(15, 30, 25), (15, 30, 85), (15, 90, 85)]),), tumour=False)
+    alone = seeds_of(image, scribbles=(tumour,))
+    both = seeds_of(image, scribbles=(tumour, around))
+    voxels = np.concatenate([both.tumour, both.background])
+    assert (both.extent.lo <= voxels.min(axis=0) + 1e-9).all()
+    assert (both.extent.hi >= voxels.max(axis=0) - 1e-9).all()
+    assert ((both.extent.hi - both.extent.lo)[1:] > 2 * (alone.extent.hi - alone.extent.lo)[1:]).all()
+    assert not both.extent.bounded.any()
+    assert as_set(both.tumour) == as_set(alone.tumour)
+
+
 def test_an_outline_on_a_slice_of_an_oblique_image():
     image = image_of()
     k = 7
