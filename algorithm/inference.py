@@ -12,7 +12,6 @@ from algorithm.errors import InputError
 from algorithm.io.dicom import read_dicom_series
 from algorithm.io.images import ImageGrid, read_image, validate_volume, write_mask_atomic
 from algorithm.methods.base import Segmenter
-from algorithm.methods.select import model_version
 from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
 from algorithm.prompts.prompt_set import PromptFiles, read_prompt_files
@@ -64,7 +63,7 @@ def segment_file(
         from algorithm.io.dicom_seg import SegAlgorithm, write_dicom_seg  # highdicom: 0.4 s
 
         write_dicom_seg(result.mask, grid, files, output_path,
-                        SegAlgorithm(segmenter.name, model_version(segmenter)))
+                        SegAlgorithm(result.method, result.model_version))
     else:
         write_mask_atomic(result.mask, grid, output_path)
     if suggestion_path is not None:

@@ -170,8 +170,9 @@ def _segment_one(args: argparse.Namespace) -> int:
                           series=(args.series,) if args.series else (),
                           output_format=args.output_format, slice_mask_path=args.slice_mask,
                           suggestion_path=args.suggest)
-    print(f"wrote {args.output} ({segmenter.name}, {result.modality}, "
-          f"{int(result.mask.sum())} voxels, {time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    model = "" if result.model_version == "classical" else f", model {result.model_version}"
+    print(f"wrote {args.output} ({result.method}, {result.modality}, {int(result.mask.sum())} "
+          f"voxels, {time.perf_counter() - start:.1f} s{model})", file=sys.stderr)
     return 0
 
 
@@ -221,6 +222,7 @@ def _segment_batch(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         report["succeeded"].append({"case": case.name, "mask": out.name, "seconds": round(seconds, 2),
                                     "voxels": int(result.mask.sum()), "modality": result.modality,
+                                    "method": result.method, "model_version": result.model_version,
                                     "warnings": list(result.warnings)})
         implausible = any(w.startswith("implausible") for w in result.warnings)
         flag = (", implausible mask: see the warning" if implausible

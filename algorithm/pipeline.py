@@ -37,6 +37,7 @@ from algorithm.geometry import (
 from algorithm.methods.base import GridCase, Segmenter
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.prompt_kinds import untrained_kinds_warning
+from algorithm.methods.select import model_version
 from algorithm.plausibility import implausibility
 from algorithm.postprocessing import postprocess
 from algorithm.preprocessing import Modality, detect_modality, normalise, outside_value
@@ -81,6 +82,10 @@ class SegmentationResult:
     confidence: float | None = None
     #: what image-specific fine-tuning did (``algorithm.fine_tune.FineTuneReport``), when asked
     fine_tune: object | None = None
+    #: the segmenter that answered (behind a prompt router, the one this case was routed to)
+    #: and its model card's version ("classical" without a network): the output's provenance
+    method: str = ""
+    model_version: str = ""
 
     def probability_image(self) -> np.ndarray:
         """The probability on the whole image grid, (z, y, x) float32 (0 outside the region)."""
@@ -182,6 +187,7 @@ def segment_prepared(
     # the VOI grew on the 0.5 cut; a first answer is the cut the weights' card chose, and a
     # refinement the 0.5 cut, as training fed previous masks (a higher cut fed back shrinks
     # the mask step by step: README, "The shipped model")
+    answering = answering_segmenter(segmenter, case)
     threshold = first_answer_threshold(segmenter, case) if previous_mask is None else 0.5
     local = _clean_up(prob_image > threshold, seeds, tuple(region), start)
     mask = np.zeros(tuple(shape), dtype=np.uint8)
@@ -196,7 +202,8 @@ def segment_prepared(
                               tuple(_implausibility(mask, seeds, spacing))
                               + _untrained(segmenter, seeds) + fine_tune_warning,
                               probability=prob_image.astype(np.float32, copy=False),
-                              region=tuple(region), confidence=confidence, fine_tune=fine_tuned)
+                              region=tuple(region), confidence=confidence, fine_tune=fine_tuned,
+                              method=answering.name, model_version=model_version(answering))
 
 
 def _fine_tuned(segmenter: Segmenter, case: GridCase, prob: np.ndarray, seconds: float):
@@ -284,10 +291,13 @@ def _previous_on_grid(previous: sitk.Image | np.ndarray | None, grid: ModelGrid,
     return mask_to_grid(previous, grid, like=image).astype(np.float32)
 
 
-def first_answer_threshold(segmenter: Segmenter, case: GridCase) -> float:
-    """The cut of a first answer: the card's, or, behind a prompt router, that of the segmenter
-    that answered this case (0.5 for the classical method)."""
+def answering_segmenter(segmenter: Segmenter, case: GridCase) -> Segmenter:
+    """``segmenter`` itself, or, behind a prompt router, the one it sends this case to."""
     route = getattr(segmenter, "route", None)
-    if route is not None:
-        return first_answer_threshold(route(case), case)
-    return float(getattr(segmenter, "threshold", 0.5))
+    return segmenter if route is None else answering_segmenter(route(case), case)
+
+
+def first_answer_threshold(segmenter: Segmenter, case: GridCase) -> float:
+    """The cut of a first answer: the card's of the segmenter that answers this case (behind a
+    prompt router, the route's; 0.5 for the classical method)."""
+    return float(getattr(answering_segmenter(segmenter, case), "threshold", 0.5))

@@ -14,7 +14,7 @@ from algorithm.io.grand_challenge import CaseInputs
 from algorithm.io.images import ImageGrid, read_image
 from algorithm.io.previous_mask import read_previous_mask
 from algorithm.methods.base import Segmenter
-from algorithm.methods.select import model_version, network_card
+from algorithm.methods.select import network_card
 from algorithm.pipeline import PipelineConfig, SegmentationResult, segment
 from algorithm.preprocessing import Modality
 from algorithm.prompts.prompt_set import read_prompt_files
@@ -48,11 +48,11 @@ def process_case(inputs: CaseInputs, output_dir: Path, segmenter: Segmenter, *,
     grid = ImageGrid.of(image)
     del image, previous  # only the grid is needed now: free a large scan before its mask is built
     written = write_case_outputs(Path(output_dir), inputs.image, grid, result,
-                                 method=segmenter.name, version=model_version(segmenter),
+                                 method=result.method, version=result.model_version,
                                  write_probability=write_probability)
     for warning in result.warnings:  # the mask is written: a warning, for a person to judge
         print(f"warning: {written[0].name}: {warning}", file=sys.stderr)
-    return CaseReport(written, result, segmenter.name, time.perf_counter() - start)
+    return CaseReport(written, result, result.method, time.perf_counter() - start)
 
 
 def card_fine_tune_seconds(segmenter: Segmenter) -> float:

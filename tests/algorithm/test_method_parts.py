@@ -55,7 +55,8 @@ def test_the_cli_runs_the_raw_network_and_names_it(full_weights, tmp_path, capfd
     assert main(["segment", str(tmp_path / "scan.mha"), str(tmp_path / "clicks.json"), "-o",
                  str(out), "--method", "network-only", "--weights", str(full_weights),
                  "--device", "cpu"]) == 0
-    assert "(network, CT," in capfd.readouterr().err.strip().splitlines()[-1]
+    last = capfd.readouterr().err.strip().splitlines()[-1]
+    assert "(network, CT," in last and last.endswith(", model 0)")
     raw = NetworkSegmenter.from_folder(full_weights, torch.device("cpu"))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(out))),
                                   segment(image, clicks, raw).mask)

@@ -46,6 +46,7 @@ def test_the_card_builds_a_router_and_each_case_goes_to_its_network(routed, tmp_
     clicks = Clicks.from_points(extreme_clicks(image, mask))
     alone = segment(image, clicks, routed)
     assert np.array_equal(alone.mask, segment(image, clicks, routed.clicks).mask)
+    assert (alone.method, alone.model_version) == ("network", "v0")
 
     corners = index_to_world(image, np.array([[12.0, 19, 17], [12, 19, 40], [12, 44, 40],
                                               [12, 44, 17]]))
@@ -54,6 +55,8 @@ def test_the_card_builds_a_router_and_each_case_goes_to_its_network(routed, tmp_
     answered = segment(image, box, routed)
     assert np.array_equal(answered.mask, segment(image, box, routed.prompts).mask)
     assert not any("untrained" in w for w in answered.warnings)
+    # the output names the network that answered, not the router's clicks network
+    assert (answered.method, answered.model_version) == ("network", "v1")
 
 
 def test_kinds_the_card_gives_the_classical_method_go_there(tmp_path):
@@ -98,3 +101,26 @@ def test_a_named_prompt_model_that_is_missing_is_an_error(tmp_path):
 def test_a_prompt_model_name_must_be_a_plain_folder_name():
     with pytest.raises(ValueError):
         ModelCard(name="x", version="0", prompt_model="../elsewhere")
+
+
+def test_the_platforms_measurements_name_the_network_that_answered(routed, tmp_path):
+    import json
+
+    import SimpleITK as sitk
+
+    from algorithm.io.grand_challenge import locate_inputs
+    from algorithm.platform_case import process_case
+
+    image, mask = box_phantom()
+    root = tmp_path / "input"
+    (root / "images/medical-image").mkdir(parents=True)
+    sitk.WriteImage(image, str(root / "images/medical-image/case.mha"))
+    corners = index_to_world(image, np.array([[12.0, 19, 17], [12, 19, 40], [12, 44, 40],
+                                              [12, 44, 17]]))
+    (root / "lesion-box.json").write_text(json.dumps(
+        {"type": "2D bounding box", "corners": corners.tolist(),
+         "version": {"major": 1, "minor": 0}}))
+    report = process_case(locate_inputs(root), tmp_path / "output", routed)
+    written = json.loads((tmp_path / "output/lesion-measurements.json").read_text())
+    assert (written["method"], written["version"]) == ("network", "v1")
+    assert report.method == "network"
