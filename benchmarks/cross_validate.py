@@ -38,7 +38,7 @@ from algorithm.geometry import index_to_world
 from algorithm.measurements import axial_diameters
 from algorithm.methods.classical import GeodesicSegmenter
 from algorithm.methods.network import NetworkSegmenter
-from algorithm.methods.select import make_segmenter
+from algorithm.methods.select import METHODS, make_segmenter
 from algorithm.network.weights import read_card
 from algorithm.pipeline import segment
 from algorithm.prompts import Clicks
@@ -181,6 +181,10 @@ def main() -> None:
                         help="report per modality, or per lesion size (< 0.5, 0.5-2, > 2 cm3)")
     parser.add_argument("--prompt-kind", choices=VALIDATION_PROMPTS, default="clicks",
                         help="the first prompt scored (default: six protocol clicks)")
+    parser.add_argument("--method", choices=METHODS, default="auto",
+                        help="what answers as 'shipped' (and makes the corrections): the fold "
+                             "model as its card configures it (auto), or e.g. classical, which "
+                             "the shipped package answers outlines and scribbles with")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="also write the per-case rows")
     parser.add_argument("--summary", type=Path, default=None, help="also write the summary")
@@ -214,7 +218,7 @@ def main() -> None:
     classical = GeodesicSegmenter()
     rows = []
     for k, weights in enumerate(args.weights):
-        shipped = make_segmenter("auto", weights, "cpu")
+        shipped = make_segmenter(args.method, weights, "cpu")
         network = (shipped if isinstance(shipped, NetworkSegmenter)
                    else NetworkSegmenter.from_folder(weights, torch.device("cpu")))
         mine = [c for c, f in zip(cases, fold_of) if f == k]
@@ -239,13 +243,14 @@ def main() -> None:
     print_tables(keys, summary, args.prompt_kind)
     seconds = [r["seconds"] for r in rows]
     given = "six clicks" if args.prompt_kind == "clicks" else args.prompt_kind
-    print(f"\nshipped pipeline per case ({given}, CPU, {args.threads} threads): median "
+    answered = "" if args.method == "auto" else f", answered by --method {args.method}"
+    print(f"\nshipped pipeline per case ({given}{answered}, CPU, {args.threads} threads): median "
           f"{np.median(seconds):.2f} s; seeds {args.seeds} (corrections and centre click: "
           f"{correction_seeds}); models: {', '.join(c.version for c in cards)}"
           + (f"; baseline {baseline_version}" if baseline is not None else ""))
     record = {"command": " ".join(["python", "benchmarks/cross_validate.py", *sys.argv[1:]]),
               "manifest": str(args.manifest), "seeds": args.seeds,
-              "correction_seeds": correction_seeds,
+              "correction_seeds": correction_seeds, "method": args.method,
               **({"prompt": args.prompt_kind} if args.prompt_kind != "clicks" else {}),
               "models": [c.version for c in cards], "baseline": baseline_version,
               # the fields training.export reads to say whose figures these are
