@@ -40,7 +40,10 @@ from training.validation import dice, load_validation_cases  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SCORES = ("expected_dice", "margin", "flip_agreement", "classical_agreement",
-          "ellipsoid_agreement")
+          "ellipsoid_agreement", "classical_flip_mean", "agreement_mean")
+#: candidates added in a second round (2026-12-04), before they were computed on any case: the
+#: mean of the two agreements that ranked best on either side (the classical method's, chosen on
+#: the selection cohorts, and the flipped input's), and the mean of all three agreements
 SELECTION = ("dev", "nodules")
 REPORTED = "sarcomas"
 
@@ -70,15 +73,19 @@ def scores_for_case(vc, segmenter, classical, seed: int = 0) -> dict:
     result = segment(vc.image, prompt, segmenter, config=PipelineConfig(confidence=True))
     mask = result.mask.astype(bool)
     local = mask[result.region]
+    flip = agreement(mask, segment(vc.image, prompt, Flipped(segmenter)).mask)
+    other = agreement(mask, segment(vc.image, prompt, classical).mask)
+    ellipsoid = agreement(mask, ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing))
     return {
         "dsc": dice(mask, vc.mask),
         "shipped": result.confidence,
         "expected_dice": expected_dice(result.probability, local),
         "margin": margin(result.probability, local),
-        "flip_agreement": agreement(mask, segment(vc.image, prompt, Flipped(segmenter)).mask),
-        "classical_agreement": agreement(mask, segment(vc.image, prompt, classical).mask),
-        "ellipsoid_agreement": agreement(
-            mask, ellipsoid_from_clicks(vc.mask.shape, clicks, vc.spacing)),
+        "flip_agreement": flip,
+        "classical_agreement": other,
+        "ellipsoid_agreement": ellipsoid,
+        "classical_flip_mean": (other + flip) / 2.0,
+        "agreement_mean": (other + flip + ellipsoid) / 3.0,
     }
 
 
