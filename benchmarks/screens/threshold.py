@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,43 +37,66 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SELECTION, REPORTED = ("dev", "nodules"), "sarcomas"
 
 
-def dsc_per_threshold(vc, segmenter) -> dict[float, float]:
+def dsc_per_threshold(vc, segmenter, thresholds=THRESHOLDS) -> tuple[dict[float, float], float]:
+    """DSC of the case's six-click answer cut at each threshold, and the seconds ``segment``
+    took."""
     clicks = six_point_clicks(vc.mask, vc.spacing, np.random.default_rng(0)).astype(float)
+    started = time.perf_counter()
     result = segment(vc.image, Clicks.from_points(index_to_world(vc.image, clicks)), segmenter,
                      config=PipelineConfig(confidence=False))
+    seconds = time.perf_counter() - started
     start = np.asarray([s.start for s in result.region], dtype=float)
     out = {}
-    for t in THRESHOLDS:
+    for t in thresholds:
         mask = np.zeros(vc.mask.shape, dtype=bool)
         mask[result.region] = postprocess(result.probability > t, clicks - start,
                                           np.zeros((0, 3)))
         out[t] = dice(mask, vc.mask)
-    return out
+    return out, seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def held_out_cases(cards, nodules: int):
+    """(cohort, case, index of the fold model that never saw its patient), selection cohorts
+    first, then the reported one."""
+    for cohort in (*SELECTION, REPORTED):
+        cases = cohort_cases(cohort, cards, nodules)
+        for case, k in zip(cases, assign_fold_models(cases, cards)):
+            yield cohort, case, k
+
+
+def report_groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The table's columns: the selection cohorts together (first: they choose), each cohort,
+    and the reported one per modality."""
+    selection = [r for r in rows if r["cohort"] in SELECTION]
+    return [("dev + nodules (chooses)", selection)] + [
+        (c, [r for r in rows if r["cohort"] == c]) for c in (*SELECTION, REPORTED)] + [
+        (f"{REPORTED} {m}", [r for r in rows if r["cohort"] == REPORTED and r["modality"] == m])
+        for m in ("CT", "MR")]
+
+
+def screen_arguments(doc: str):
+    """(arguments, the fold models' cards) of a fold-model screen; the thread count is set."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--weights", nargs="+", required=True, type=Path)
     parser.add_argument("--nodules", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cards = [read_card(w) for w in args.weights]
+    return args, [read_card(w) for w in args.weights]
+
+
+def main() -> None:
+    args, cards = screen_arguments(__doc__)
     segmenters = [make_segmenter("auto", w, "cpu") for w in args.weights]
     rows = []
-    for cohort in (*SELECTION, REPORTED):
-        cases = cohort_cases(cohort, cards, args.nodules)
-        for case, k in zip(cases, assign_fold_models(cases, cards)):
-            scores = dsc_per_threshold(load_validation_cases([case])[0], segmenters[k])
-            rows.append({"cohort": cohort, "modality": case.modality, **scores})
-            print(cohort, case.case_id, " ".join(f"{t}: {d:.3f}" for t, d in scores.items()),
-                  flush=True)
-    selection = [r for r in rows if r["cohort"] in SELECTION]
+    for cohort, case, k in held_out_cases(cards, args.nodules):
+        scores, _ = dsc_per_threshold(load_validation_cases([case])[0], segmenters[k])
+        rows.append({"cohort": cohort, "modality": case.modality, **scores})
+        print(cohort, case.case_id, " ".join(f"{t}: {d:.3f}" for t, d in scores.items()),
+              flush=True)
+    groups = report_groups(rows)
+    selection = groups[0][1]
     chosen = max(THRESHOLDS, key=lambda t: np.mean([r[t] for r in selection]))
-    groups = [("dev + nodules (chooses)", selection)] + [
-        (c, [r for r in rows if r["cohort"] == c]) for c in (*SELECTION, REPORTED)] + [
-        (f"{REPORTED} {m}", [r for r in rows if r["cohort"] == REPORTED and r["modality"] == m])
-        for m in ("CT", "MR")]
     print("\nDSC mean per threshold (six clicks, seed 0, held-out patients)")
     print("| threshold | " + " | ".join(f"{g} (n={len(rs)})" for g, rs in groups) + " |")
     print("|---" * (len(groups) + 1) + "|")
