@@ -15,7 +15,7 @@ sarcomas are reported, never chosen on. Seconds per ``segment`` call are printed
 """
 from __future__ import annotations
 
-import copy
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threshold import (  # noqa: E402
-    dsc_per_threshold, held_out_cases, report_groups, screen_arguments,
+    dsc_per_threshold, held_out_cases, print_table, report_groups, screen_arguments,
 )
 
 from algorithm.methods.network import NetworkSegmenter  # noqa: E402
@@ -37,9 +37,8 @@ MARGIN = 0.003
 
 def with_flips(segmenter: NetworkSegmenter) -> NetworkSegmenter:
     """The same network and weights, its card asking for the flips."""
-    flipped = copy.copy(segmenter)
-    flipped.card = segmenter.card.model_copy(update={"test_time_flips": True})
-    return flipped
+    return dataclasses.replace(
+        segmenter, card=segmenter.card.model_copy(update={"test_time_flips": True}))
 
 
 def main() -> None:
@@ -66,12 +65,8 @@ def main() -> None:
     best_plain = max((p for p in pairs if p[0] == "no flips"), key=mean.get)
     adopted = best[0] == "flips" and mean[best] >= mean[best_plain] + MARGIN
     print("\nDSC mean (six clicks, seed 0, held-out patients)")
-    print("| variant, cut | " + " | ".join(f"{g} (n={len(rs)})" for g, rs in groups) + " |")
-    print("|---" * (len(groups) + 1) + "|")
-    for p in pairs:
-        mark = " (best)" if p == best else ""
-        print(f"| {p[0]}, {p[1]}{mark} | " + " | ".join(
-            f"{np.mean([r[p] for r in rs]):.3f}" for _, rs in groups) + " |")
+    print_table("variant, cut", [(f"{p[0]}, {p[1]}" + (" (best)" if p == best else ""), p)
+                                 for p in pairs], groups)
     for name in variants:
         print(f"median seconds per segment call, {name}: "
               f"{np.median([r[(name, 's')] for r in rows]):.2f}")

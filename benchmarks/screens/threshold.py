@@ -74,6 +74,16 @@ def report_groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
         for m in ("CT", "MR")]
 
 
+def print_table(first_column: str, lines: list[tuple[str, object]],
+                groups: list[tuple[str, list[dict]]]) -> None:
+    """A markdown table: one line per (label, row key), the key's mean DSC per group."""
+    print(f"| {first_column} | " + " | ".join(f"{g} (n={len(rs)})" for g, rs in groups) + " |")
+    print("|---" * (len(groups) + 1) + "|")
+    for label, key in lines:
+        print(f"| {label} | " + " | ".join(f"{np.mean([r[key] for r in rs]):.3f}"
+                                         for _, rs in groups) + " |")
+
+
 def screen_arguments(doc: str):
     """(arguments, the fold models' cards) of a fold-model screen; the thread count is set."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -98,12 +108,8 @@ def main() -> None:
     selection = groups[0][1]
     chosen = max(THRESHOLDS, key=lambda t: np.mean([r[t] for r in selection]))
     print("\nDSC mean per threshold (six clicks, seed 0, held-out patients)")
-    print("| threshold | " + " | ".join(f"{g} (n={len(rs)})" for g, rs in groups) + " |")
-    print("|---" * (len(groups) + 1) + "|")
-    for t in THRESHOLDS:
-        mark = " (chosen)" if t == chosen else ""
-        print(f"| {t}{mark} | " + " | ".join(f"{np.mean([r[t] for r in rs]):.3f}"
-                                            for _, rs in groups) + " |")
+    print_table("threshold", [(f"{t}" + (" (chosen)" if t == chosen else ""), t)
+                              for t in THRESHOLDS], groups)
 
 
 if __name__ == "__main__":
