@@ -174,7 +174,12 @@ def segment_prepared(
             voi_bounded=None if seeds.clicks_only else seeds.extent.bounded,
         )
         prob = segmenter.predict(case)
-        touching = _touching_faces(prob > 0.5, case.voi_lo, case.voi_hi) & _faces_inside(box, shape)
+        # grown where the answer's mask would reach a face: a first answer cut below 0.5 (a
+        # box's, say) reaches further than the 0.5 cut
+        grow_cut = 0.5 if previous_mask is not None else min(
+            0.5, first_answer_threshold(segmenter, case))
+        touching = (_touching_faces(prob > grow_cut, case.voi_lo, case.voi_hi)
+                    & _faces_inside(box, shape))
         if not touching.any() or step == config.max_grow_steps:
             break
         box = _grow(box, touching, shape, config.grow_fraction)
@@ -184,9 +189,9 @@ def segment_prepared(
                                                           config.fine_tune_seconds)
     region, prob_image = grid_to_image(prob, grid, image)
     start = np.asarray([s.start for s in region], dtype=float)
-    # the VOI grew on the 0.5 cut; a first answer is the cut the weights' card chose, and a
-    # refinement the 0.5 cut, as training fed previous masks (a higher cut fed back shrinks
-    # the mask step by step: README, "The shipped model")
+    # the VOI grew on the 0.5 cut or a lower first-answer cut; a first answer is the cut the
+    # weights' card chose, and a refinement the 0.5 cut, as training fed previous masks (a
+    # higher cut fed back shrinks the mask step by step: README, "The shipped model")
     answering = answering_segmenter(segmenter, case)
     threshold = first_answer_threshold(segmenter, case) if previous_mask is None else 0.5
     local = _clean_up(prob_image > threshold, seeds, tuple(region), start)
@@ -299,5 +304,10 @@ def answering_segmenter(segmenter: Segmenter, case: GridCase) -> Segmenter:
 
 def first_answer_threshold(segmenter: Segmenter, case: GridCase) -> float:
     """The cut of a first answer: the card's of the segmenter that answers this case (behind a
-    prompt router, the route's; 0.5 for the classical method)."""
-    return float(getattr(answering_segmenter(segmenter, case), "threshold", 0.5))
+    prompt router, the route's; 0.5 for the classical method), or the lowest of its card's cuts
+    for the prompt kinds this case holds."""
+    answering = answering_segmenter(segmenter, case)
+    by_kind = getattr(answering, "kind_thresholds", None) or {}
+    kinds = () if case.seeds is None else case.seeds.kinds
+    cuts = [by_kind[k] for k in kinds if k in by_kind]
+    return float(min(cuts) if cuts else getattr(answering, "threshold", 0.5))

@@ -167,13 +167,14 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
            benchmark: Path | None = None, graph_cut_smoothness: float | None = None,
            force: bool = False, threshold: float = 0.5, baseline: Path | None = None,
            device: str | None = None, prompt_model: Path | None = None,
-           classical_kinds: tuple[str, ...] = ()) -> Path:
+           classical_kinds: tuple[str, ...] = (),
+           kind_thresholds: dict[str, float] | None = None) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
-    if classical_kinds and prompt_model is None:
-        raise SystemExit("error: --classical-kinds routes kinds away from a prompt model: give "
-                         "--prompt-model too")
-    prompt_card = (_prompt_model_card(source, prompt_model, classical_kinds) if prompt_model
-                   else None)
+    if (classical_kinds or kind_thresholds) and prompt_model is None:
+        raise SystemExit("error: --classical-kinds and --kind-thresholds set the prompt model's "
+                         "card: give --prompt-model too")
+    prompt_card = (_prompt_model_card(source, prompt_model, classical_kinds,
+                                      kind_thresholds or {}) if prompt_model else None)
     card = complete_card(json.loads((source / CARD_NAME).read_text(encoding="utf-8")))
     if not force:
         check_beats_ellipsoid(card.get("validation") or {})
@@ -211,10 +212,11 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
     return target
 
 
-def _prompt_model_card(source: Path, prompt_model: Path,
-                       classical_kinds: tuple[str, ...] = ()) -> dict:
+def _prompt_model_card(source: Path, prompt_model: Path, classical_kinds: tuple[str, ...] = (),
+                       kind_thresholds: dict[str, float] | None = None) -> dict:
     """The card of the network that answers prompts other than clicks: trained for some, on
-    the clicks network's grid; it is cut at 0.5 and adds nothing (no classical average)."""
+    the clicks network's grid; it is cut at 0.5, or per kind at ``kind_thresholds``, and adds
+    nothing (no classical average)."""
     load_model(prompt_model)
     card = complete_card(json.loads((prompt_model / CARD_NAME).read_text(encoding="utf-8")))
     kinds = [k for k in card.get("prompt_kinds", ["clicks"]) if k != "clicks"]
@@ -226,10 +228,27 @@ def _prompt_model_card(source: Path, prompt_model: Path,
         raise SystemExit("error: the prompt model's grid size differs from the clicks model's")
     if not card["training"].get("cases"):
         raise SystemExit("error: the prompt model's card lists no training cases")
+    kind_thresholds = kind_thresholds or {}
+    foreign = sorted(k for k in kind_thresholds if k not in kinds or k in classical_kinds)
+    if foreign:
+        raise SystemExit(f"error: --kind-thresholds names {', '.join(foreign)}, which the prompt "
+                         "model does not answer (untrained, or given to the classical method)")
     card.update(combine_with_classical=False, graph_cut_smoothness=None, threshold=0.5,
-                prompt_model=None, classical_kinds=list(classical_kinds))
+                prompt_model=None, classical_kinds=list(classical_kinds),
+                kind_thresholds=dict(kind_thresholds))
     ModelCard.model_validate(card)
     return card
+
+
+def _kind_threshold(text: str) -> tuple[str, float]:
+    kind, _, cut = text.partition("=")
+    try:
+        value = float(cut)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KIND=CUT (e.g. box=0.3)") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"the cut in {text!r} must lie strictly between 0 and 1")
+    return kind, value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --prompt-model: prompt kinds the classical method answers "
                              "instead of it (those it measured better on, on cases other "
                              "than those you report)")
+    parser.add_argument("--kind-thresholds", nargs="+", default=[], metavar="KIND=CUT",
+                        type=_kind_threshold,
+                        help="with --prompt-model: a first answer's cut for cases holding this "
+                             "prompt kind (e.g. box=0.3), chosen on cases other than those you "
+                             "report (benchmarks/screens/kind_threshold.py)")
     parser.add_argument("--force", action="store_true",
                         help="export even a model that its validation scores below the "
                              "six-click ellipsoid baseline, or that scores worse than the "
@@ -280,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     target = export(args.source, args.target, args.combine_with_classical, args.benchmark,
                     args.graph_cut, force=args.force, threshold=args.threshold,
                     baseline=args.baseline, device=args.device, prompt_model=args.prompt_model,
-                    classical_kinds=tuple(args.classical_kinds))
+                    classical_kinds=tuple(args.classical_kinds),
+                    kind_thresholds=dict(args.kind_thresholds))
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

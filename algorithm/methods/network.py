@@ -42,6 +42,11 @@ class NetworkSegmenter:
         return self.card.threshold
 
     @property
+    def kind_thresholds(self) -> dict[str, float]:
+        """First answers' cuts for cases holding these prompt kinds (the model card's)."""
+        return self.card.kind_thresholds
+
+    @property
     def prompt_kinds(self) -> tuple[str, ...]:
         """The prompt kinds the weights were trained on (the model card's)."""
         return self.card.prompt_kinds

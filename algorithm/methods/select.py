@@ -75,6 +75,7 @@ def _network_segmenter(folder: Path, method: Method, torch_device) -> Segmenter:
                                       name=f"{segmenter.name}+graph-cut")
     if segmenter is not network:  # the card's cut, whatever wraps the network
         segmenter.threshold = network.card.threshold
+        segmenter.kind_thresholds = network.card.kind_thresholds
     return segmenter
 
 

@@ -59,6 +59,10 @@ class ModelCard(BaseModel):
     #: chose another on cases other than those reported: ``benchmarks/screens/threshold.py``);
     #: refinements, fed the previous mask, are cut at 0.5 as in training
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    #: a first answer's cut for cases holding these prompt kinds (a box, say), where a screen on
+    #: cases other than those reported chose another cut for them than ``threshold``
+    #: (``benchmarks/screens/kind_threshold.py``); of several kinds present, the lowest applies
+    kind_thresholds: dict[str, float] = Field(default_factory=dict)
     #: a subfolder (beside these weights) holding the network that answers cases whose prompts
     #: are other than clicks (boxes, outlines, scribbles, RECIST lines), trained for those kinds;
     #: None: this network answers every kind (``algorithm.methods.prompt_router``)
@@ -89,6 +93,18 @@ class ModelCard(BaseModel):
         if unknown:
             raise ValueError(f"classical_kinds must be prompt kinds other than clicks, got "
                              f"{value}")
+        return value
+
+    @field_validator("kind_thresholds")
+    @classmethod
+    def _known_kind_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [k for k in value if k not in PROMPT_KINDS or k == "clicks"]
+        if unknown:
+            raise ValueError(f"kind_thresholds must name prompt kinds other than clicks (their "
+                             f"cut is threshold), got {sorted(value)}")
+        wrong = {k: v for k, v in value.items() if not 0.0 < v < 1.0}
+        if wrong:
+            raise ValueError(f"kind_thresholds must lie strictly between 0 and 1, got {wrong}")
         return value
 
     @model_validator(mode="after")

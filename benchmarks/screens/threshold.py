@@ -84,12 +84,15 @@ def print_table(first_column: str, lines: list[tuple[str, object]],
                                          for _, rs in groups) + " |")
 
 
-def screen_arguments(doc: str):
-    """(arguments, the fold models' cards) of a fold-model screen; the thread count is set."""
+def screen_arguments(doc: str, json_rows: bool = False):
+    """(arguments, the fold models' cards) of a fold-model screen; the thread count is set.
+    ``json_rows``: the screen can write its rows (``--json``)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--weights", nargs="+", required=True, type=Path)
     parser.add_argument("--nodules", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
+    if json_rows:
+        parser.add_argument("--json", type=Path, default=None, help="write every case's scores")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     return args, [read_card(w) for w in args.weights]

@@ -183,3 +183,43 @@ def test_the_mask_is_the_cut_the_segmenters_threshold_names():
     refined = [segment(image, clicks, g, previous_mask=previous).mask
                for g in (Graded(), Graded(0.8))]
     np.testing.assert_array_equal(refined[0], refined[1])
+
+
+def test_a_box_is_cut_at_its_kinds_threshold_and_the_voi_grows_on_that_cut():
+    """A card's cut for a prompt kind (``kind_thresholds``) applies to first answers of cases
+    holding it, and the VOI grows where that cut's mask reaches a face; clicks alone keep the
+    card's ``threshold``."""
+    from algorithm.geometry import index_to_world
+    from algorithm.prompts.boxes import parse_boxes
+    from algorithm.prompts.prompt_set import PromptSet
+
+    class Stepped:
+        """Sure (0.9) in the VOI's middle, unsure (0.4) out to 1.3 times its half extents:
+        the 0.5 cut stays well inside the VOI, a 0.3 cut reaches past its faces."""
+
+        name, grid_size, threshold = "network", 48, 0.5
+
+        def __init__(self, kind_thresholds=None):
+            self.kind_thresholds = kind_thresholds or {}
+
+        def predict(self, case):
+            centre = (np.asarray(case.voi_lo) + np.asarray(case.voi_hi)) / 2
+            half = (np.asarray(case.voi_hi) - np.asarray(case.voi_lo)) / 2
+            grid = np.indices((self.grid_size,) * 3, dtype=np.float32)
+            r = np.sqrt(sum(((g - c) / h) ** 2 for g, c, h in zip(grid, centre, half)))
+            return np.select([r < 0.5, r < 1.3], [0.9, 0.4], 0.0).astype(np.float32)
+
+    image, truth = box_phantom()
+    corners = index_to_world(image, np.array([[12.0, 19, 17], [12, 19, 40], [12, 44, 40],
+                                              [12, 44, 17]]))
+    box = PromptSet(boxes=parse_boxes({"type": "2D bounding box", "corners": corners.tolist(),
+                                       "version": {"major": 1, "minor": 0}}))
+    plain = segment(image, box, Stepped())
+    lowered = segment(image, box, Stepped({"box": 0.3}))
+    other_kind = segment(image, box, Stepped({"recist": 0.3}))
+    assert plain.grow_steps == 0 and lowered.grow_steps > 0
+    assert lowered.mask.sum() > 2 * plain.mask.sum()
+    np.testing.assert_array_equal(other_kind.mask, plain.mask)
+    clicks = Clicks.from_points(extreme_clicks(image, truth))
+    np.testing.assert_array_equal(segment(image, clicks, Stepped({"box": 0.3})).mask,
+                                  segment(image, clicks, Stepped()).mask)

@@ -92,6 +92,29 @@ def test_each_network_cuts_at_its_own_cards_threshold(routed):
     assert first_answer_threshold(routed, seeded) == 0.5
 
 
+def test_the_prompt_models_cuts_per_kind_apply_to_the_cases_holding_those_kinds(tmp_path):
+    from algorithm.methods.base import GridCase, GridSeeds
+
+    root = _weights(tmp_path / "w", 0, threshold=0.7, prompt_model="prompts")
+    _weights(root / "prompts", 1, prompt_kinds=("clicks", "box", "outlines", "recist"),
+             kind_thresholds={"box": 0.3, "recist": 0.4})
+    routed = make_segmenter("network", root)
+    empty = np.zeros((32, 32, 32), bool)
+    case = lambda kinds: GridCase(np.zeros((32, 32, 32), np.float32), np.zeros((1, 3)),
+                                  np.zeros((0, 3)), np.zeros(3), np.full(3, 31.0),
+                                  seeds=GridSeeds(empty, empty, empty, kinds=kinds))
+    assert first_answer_threshold(routed, case(("box",))) == 0.3
+    assert first_answer_threshold(routed, case(("clicks", "recist"))) == 0.4
+    assert first_answer_threshold(routed, case(("box", "recist"))) == 0.3  # the lowest
+    assert first_answer_threshold(routed, case(("outlines",))) == 0.5  # the card's threshold
+    clicks_alone = GridCase(np.zeros((32, 32, 32), np.float32), np.zeros((1, 3)),
+                            np.zeros((0, 3)), np.zeros(3), np.full(3, 31.0))
+    assert first_answer_threshold(routed, clicks_alone) == 0.7  # the clicks network's card
+    for wrong in ({"clicks": 0.3}, {"lasso": 0.3}, {"box": 1.0}, {"box": 0.0}):
+        with pytest.raises(ValueError):
+            ModelCard(name="x", version="0", kind_thresholds=wrong)
+
+
 def test_a_named_prompt_model_that_is_missing_is_an_error(tmp_path):
     root = _weights(tmp_path / "w", 0, prompt_model="prompts")
     with pytest.raises(WeightsError, match="prompt_model 'prompts'"):

@@ -1,5 +1,6 @@
 """Export: the card that ships says what its benchmark figures belong to."""
 
+import argparse
 import json
 
 import pytest
@@ -107,3 +108,12 @@ def test_the_command_line_records_the_threshold_and_refuses_one_outside_0_1(tmp_
     with pytest.raises(SystemExit):
         main([str(run), str(tmp_path / "bad"), "--threshold", "1"])
     assert "strictly between 0 and 1" in capsys.readouterr().err
+
+
+def test_the_command_line_reads_kind_thresholds_as_kind_equals_cut(capsys):
+    from training.export import _kind_threshold
+
+    assert _kind_threshold("box=0.3") == ("box", 0.3)
+    for wrong in ("box", "box=high", "box=1.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _kind_threshold(wrong)

@@ -394,8 +394,17 @@ def test_export_with_a_prompt_model_ships_both_networks_and_routes_by_prompt(nnu
     with pytest.raises(SystemExit, match="clicks only"):
         export(clicks / "final", tmp_path / "refused", force=True, prompt_model=clicks / "final")
     assert not (tmp_path / "refused").exists()
+    for wrong in ("outlines", "recist"):  # given to the classical method; never trained
+        with pytest.raises(SystemExit, match=f"names {wrong}"):
+            export(clicks / "final", tmp_path / "refused", force=True,
+                   prompt_model=kinds / "final", classical_kinds=("outlines",),
+                   kind_thresholds={wrong: 0.3})
+    with pytest.raises(SystemExit, match="--prompt-model"):
+        export(clicks / "final", tmp_path / "refused", force=True, kind_thresholds={"box": 0.3})
+    assert not (tmp_path / "refused").exists()
     target = export(clicks / "final", tmp_path / "w", force=True, threshold=0.8,
-                    prompt_model=kinds / "final", classical_kinds=("outlines",))
+                    prompt_model=kinds / "final", classical_kinds=("outlines",),
+                    kind_thresholds={"box": 0.3})
     card = json.loads((target / "model_card.json").read_text("utf-8"))
     inner = json.loads((target / "prompts" / "model_card.json").read_text("utf-8"))
     assert card["prompt_model"] == "prompts" and card["threshold"] == 0.8
@@ -405,6 +414,8 @@ def test_export_with_a_prompt_model_ships_both_networks_and_routes_by_prompt(nnu
     assert isinstance(router, PromptRoutedSegmenter)
     assert router.prompts.card.version == inner["version"]
     assert inner["classical_kinds"] == ["outlines"] and router.classical is not None
+    assert inner["kind_thresholds"] == {"box": 0.3} and router.prompts.kind_thresholds == {
+        "box": 0.3}
     export(clicks / "final", target, force=True)
     assert not (target / "prompts").exists()
     assert not isinstance(make_segmenter("network", target), PromptRoutedSegmenter)
