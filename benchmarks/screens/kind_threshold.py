@@ -113,23 +113,30 @@ def score_rows(args, cards) -> list[dict]:
             f"{seconds:.2f} s", flush=True)
     if args.json:
         args.json.write_text(json.dumps(
-            [{k if isinstance(k, str) else f"{k[0]}@{k[1]}": v for k, v in r.items()}
-             for r in rows], indent=1), encoding="utf-8")
+            [{json_key(k): v for k, v in r.items()} for r in rows], indent=1), encoding="utf-8")
     return rows
+
+
+def json_key(key: str | tuple[str, float]) -> str:
+    """A row key as ``--json`` writes it: (variant, cut) becomes ``variant@cut``."""
+    return key if isinstance(key, str) else f"{key[0]}@{key[1]}"
+
+
+def row_key(key: str) -> str | tuple[str, float]:
+    """``json_key`` undone."""
+    variant, at, cut = key.partition("@")
+    return (variant, float(cut)) if at else key
 
 
 def read_rows(paths: list[Path]) -> list[dict]:
     """Rows that ``--json`` wrote, their (variant, cut) keys restored."""
-    key = lambda k: k if "@" not in k else (k.split("@")[0], float(k.split("@")[1]))
-    return [{key(k): v for k, v in row.items()}
+    return [{row_key(k): v for k, v in row.items()}
             for path in paths for row in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def main() -> None:
-    if "--from-json" in sys.argv:
-        rows = read_rows([Path(p) for p in sys.argv[sys.argv.index("--from-json") + 1:]])
-    else:
-        rows = score_rows(*screen_arguments(__doc__, json_rows=True))
+    args, cards = screen_arguments(__doc__, json_rows=True)
+    rows = read_rows(args.from_json) if args.from_json else score_rows(args, cards)
     groups = report_groups(rows)
     for kind, variants in VARIANTS.items():
         best, mean, adopted = choose(groups[0][1], kind)

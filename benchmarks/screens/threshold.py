@@ -86,16 +86,21 @@ def print_table(first_column: str, lines: list[tuple[str, object]],
 
 def screen_arguments(doc: str, json_rows: bool = False):
     """(arguments, the fold models' cards) of a fold-model screen; the thread count is set.
-    ``json_rows``: the screen can write its rows (``--json``)."""
+    ``json_rows``: the screen can write its rows (``--json``) and tabulate rows written before
+    (``--from-json``, instead of ``--weights``; no cards then)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--weights", nargs="+", required=True, type=Path)
+    source = parser.add_mutually_exclusive_group(required=True) if json_rows else parser
+    source.add_argument("--weights", nargs="+", required=not json_rows, type=Path)
+    if json_rows:
+        source.add_argument("--from-json", nargs="+", type=Path, default=None,
+                            help="only tabulate rows that earlier runs wrote (--json)")
     parser.add_argument("--nodules", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
     if json_rows:
         parser.add_argument("--json", type=Path, default=None, help="write every case's scores")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    return args, [read_card(w) for w in args.weights]
+    return args, [read_card(w) for w in args.weights or ()]
 
 
 def main() -> None:
