@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from algorithm.click_convention import PROTOCOL_INWARD
+from algorithm.guidance.encoding import CHANNELS
+from algorithm.network.model_card import GuidanceSettings
 from algorithm.prompts.prompt_set import PROMPT_KINDS
 from training.prompt_simulation import VALIDATION_PROMPTS
 from training.synthesis import LesionSynthesisConfig
@@ -49,6 +51,10 @@ class TrainConfig(BaseModel):
     features: list[int] = Field(default_factory=lambda: [12, 24, 48, 96, 128],
                                 description="U-Net channels per level (its width and depth)")
     grid_size: int = Field(default=64, description="model grid edge, voxels (the VOI spans it)")
+    guidance_channels: list[str] = Field(default_factory=lambda: list(CHANNELS), description=(
+        "the network's input channels in order (algorithm.guidance.encoding.KNOWN_CHANNELS); "
+        "add clicks_ellipsoid for the six clicks' inscribed ellipsoid as a prior channel. A "
+        "channel that --init-weights lacks starts with zero weights"))
     synthetic_fraction: float = Field(default=0.5, description=(
         "share of samples with synthetic or transplanted lesions"))
     synthetic_diameter_mm: tuple[float, float] = Field(default=(6.0, 45.0), description=(
@@ -104,6 +110,17 @@ class TrainConfig(BaseModel):
             raise ValueError(f"prompt_kinds must be distinct names from {PROMPT_KINDS}, "
                              f"got {value}")
         return value
+
+    @field_validator("guidance_channels")
+    @classmethod
+    def _channels_a_card_takes(cls, value: list[str]) -> list[str]:
+        """Refused at start-up by the card's own check, not when the run exports."""
+        GuidanceSettings(channels=tuple(value))
+        return value
+
+    def guidance(self) -> GuidanceSettings:
+        """The guidance the run's samples are encoded with and its card records."""
+        return GuidanceSettings(channels=tuple(self.guidance_channels))
 
     @field_validator("val_prompt")
     @classmethod

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from algorithm.errors import InputError, WeightsError
 from algorithm.methods.network import NetworkSegmenter
-from algorithm.network.model_card import Architecture, GuidanceSettings, ModelCard
+from algorithm.network.model_card import Architecture, ModelCard
 from algorithm.network.unet import UNet3D
 from algorithm.network.weights import read_card, save_model
 from training.config import TrainConfig
@@ -104,8 +104,12 @@ def split(config: TrainConfig, cases: list[Case]) -> tuple[list[Case], list[Case
 
 
 def unet(config: TrainConfig, deep_supervision: bool) -> UNet3D:
-    return UNet3D(**Architecture(features=config.features).model_dump(),
+    return UNet3D(**architecture(config).model_dump(),
                   deep_supervision=deep_supervision)
+
+
+def architecture(config: TrainConfig) -> Architecture:
+    return Architecture(in_channels=len(config.guidance_channels), features=config.features)
 
 
 def build_model(config: TrainConfig) -> UNet3D:
@@ -113,7 +117,7 @@ def build_model(config: TrainConfig) -> UNet3D:
     torch.manual_seed(config.seed)
     model = unet(config, deep_supervision=True)
     if config.init_weights is not None:
-        fresh = warm_start(model, config.init_weights, GuidanceSettings().channels)
+        fresh = warm_start(model, config.init_weights, config.guidance().channels)
         print(f"started from {config.init_weights}"
               + (f"; new input channels at zero: {fresh}" if fresh else ""), file=sys.stderr)
     return model
@@ -142,9 +146,9 @@ def model_card(config: TrainConfig, train: list[Case], val_summary: dict | None,
     return ModelCard(
         name="lesionseg-unet",
         version=f"{time.strftime('%Y.%m.%d')}-{config.out.name}-e{epoch}",
-        architecture=Architecture(features=config.features),
+        architecture=architecture(config),
         grid_size=config.grid_size,
-        guidance=GuidanceSettings(),
+        guidance=config.guidance(),
         prompt_kinds=tuple(config.prompt_kinds),
         training={
             "commit": _git_commit(),
@@ -373,7 +377,8 @@ def train(config: TrainConfig, resume: bool = False, stop_after: int = 0) -> Pat
                                  voi_scale_jitter=config.voi_scale_jitter, clicks=clicks,
                                  prompt_kinds=tuple(config.prompt_kinds),
                                  prompt_kind_weights=tuple(config.prompt_kind_weights) or None,
-                                 prompts=PromptSimulationConfig(clicks=clicks))
+                                 prompts=PromptSimulationConfig(clicks=clicks),
+                                 guidance=config.guidance())
 
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     if config.optimizer == "sgd":
@@ -488,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, action="store_true", **kwargs)
         elif name in ("features", "val_seeds"):
             p.add_argument(flag, type=int, nargs="+", **kwargs)
-        elif name in ("exclude_channels", "val_groups", "prompt_kinds"):
+        elif name in ("exclude_channels", "val_groups", "prompt_kinds", "guidance_channels"):
             p.add_argument(flag, nargs="+", metavar=name.split("_")[-1][:-1].upper(), **kwargs)
         elif name in ("sample_seed", "init_weights"):
             p.add_argument(flag, type=int if name == "sample_seed" else Path, **kwargs)

@@ -5,7 +5,9 @@ normalised image; exponentialised geodesic distance from the positive clicks and
 DeepIGeoS, from the negative ones (a background click then speaks for the whole region of
 similar intensity connected to it, not only for its neighbourhood); Gaussian blobs at positive and
 at negative clicks; the previous mask (zeros for a first prediction), so refinement needs no
-other architecture.
+other architecture. Optional (a card names it, the default set does not): ``clicks_ellipsoid``,
+the signed radial coordinate of the ellipsoid inscribed in the positive clicks' box, the
+geometric baseline handed to the network as a prior it may grow or cut.
 
 Prompts other than clicks (scribbles, outlines, boxes, RECIST axes) reach the same channels as
 seed voxels (``algorithm.methods.base.GridSeeds``): known-tumour voxels join the positive
@@ -27,6 +29,9 @@ CHANNELS = ("image", "geodesic_positive", "clicks_positive", "clicks_negative", 
             "geodesic_negative")
 #: the first shipped model's channels, before the negative geodesic map
 LEGACY_CHANNELS = CHANNELS[:5]
+#: channels a model may add to ``CHANNELS`` (its card lists them; new runs ask for them)
+OPTIONAL_CHANNELS = ("clicks_ellipsoid",)
+KNOWN_CHANNELS = CHANNELS + OPTIONAL_CHANNELS
 
 
 def click_voxels(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -74,6 +79,23 @@ def gaussian_seed_map(seeds: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(-(distance**2) / (2.0 * sigma**2)).astype(np.float32)
 
 
+def ellipsoid_prior(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``clip(1 - r, -1, 1)``, float32, where ``r`` is the normalised radius of the axis-aligned
+    ellipsoid inscribed in the points' bounding box (semi-axes half the extent + 0.5 voxel, as
+    ``training.interaction.ellipsoid_from_clicks`` without the inward shift): 1 at its centre,
+    0 on its surface, negative outside, so the network can threshold it at whatever level the
+    tumour's true extent lies. Without points, -1 everywhere (nothing inside)."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    if len(pts) == 0:
+        return np.full(shape, -1.0, np.float32)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    centre, semi = (lo + hi) / 2.0, (hi - lo) / 2.0 + 0.5
+    z, y, x = (((np.arange(n, dtype=np.float64) - c) / s) ** 2
+               for n, c, s in zip(shape, centre, semi))
+    r = np.sqrt(z[:, None, None] + y[None, :, None] + x[None, None, :])
+    return np.clip(1.0 - r, -1.0, 1.0).astype(np.float32)
+
+
 def encode(
     image: np.ndarray,
     positive: np.ndarray,
@@ -93,9 +115,9 @@ def encode(
     units). ``positive_seeds``/``negative_seeds``: (D, H, W) bool voxels that count with the
     positive/negative clicks (None: clicks alone, computed exactly as before seeds existed).
     Only the channels asked for are computed."""
-    unknown = set(channels) - set(CHANNELS)
+    unknown = set(channels) - set(KNOWN_CHANNELS)
     if unknown:
-        raise ValueError(f"unknown guidance channels {sorted(unknown)}; known: {CHANNELS}")
+        raise ValueError(f"unknown guidance channels {sorted(unknown)}; known: {KNOWN_CHANNELS}")
     shape = image.shape
 
     def geodesic(points: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
@@ -121,5 +143,6 @@ def encode(
         "clicks_negative": lambda: gaussian(negative, negative_seeds),
         "previous_mask": lambda: (np.zeros(shape, np.float32) if previous_mask is None
                                   else previous_mask.astype(np.float32, copy=False)),
+        "clicks_ellipsoid": lambda: ellipsoid_prior(positive, shape),
     }
     return np.stack([make[name]() for name in channels])

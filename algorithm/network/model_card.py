@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from algorithm.guidance.encoding import CHANNELS
+from algorithm.guidance.encoding import CHANNELS, KNOWN_CHANNELS
 from algorithm.prompts.prompt_set import PROMPT_KINDS
 
 
@@ -24,15 +24,15 @@ class GuidanceSettings(BaseModel):
     geodesic_intensity_weight: float = 10.0
     geodesic_scale: float = 0.25  #: exp(-d / (scale * grid size))
     click_sigma: float = 2.0  #: grid voxels
-    #: input channels in order (``algorithm.guidance.encoding.CHANNELS`` names them)
+    #: input channels in order (``algorithm.guidance.encoding.KNOWN_CHANNELS`` names them)
     channels: tuple[str, ...] = CHANNELS
 
     @field_validator("channels")
     @classmethod
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [c for c in value if c not in CHANNELS]
+        unknown = [c for c in value if c not in KNOWN_CHANNELS]
         if unknown or len(set(value)) != len(value) or "image" not in value:
-            raise ValueError(f"channels must be distinct names from {CHANNELS} including "
+            raise ValueError(f"channels must be distinct names from {KNOWN_CHANNELS} including "
                              f"'image', got {value}")
         return value
 

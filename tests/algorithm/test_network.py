@@ -107,6 +107,35 @@ def test_previous_mask_reaches_the_network(tmp_path):
     assert seen[0] is not None and seen[0].max() == pytest.approx(1.0) and seen[0].mean() > 0.01
 
 
+def test_a_card_with_the_ellipsoid_channel_feeds_the_clicks_ellipsoid_on_the_model_grid(tmp_path):
+    from algorithm.guidance.encoding import CHANNELS, ellipsoid_prior
+
+    channels = (*CHANNELS, "clicks_ellipsoid")
+    torch.manual_seed(0)
+    model = UNet3D(**Architecture(in_channels=7, features=[4, 8, 16]).model_dump())
+    card = ModelCard(name="tiny", version="0", **SMALL | {
+        "architecture": {"in_channels": 7, "features": [4, 8, 16]},
+        "guidance": {"channels": channels}})
+    segmenter = NetworkSegmenter.from_folder(save_model(model, card, tmp_path / "w"),
+                                             torch.device("cpu"))
+    seen = []
+    forward = segmenter.model.forward
+    segmenter.model.forward = lambda x: seen.append(x) or forward(x)
+    cases = []
+    original = segmenter.predict
+    segmenter.predict = lambda case: cases.append(case) or original(case)
+    image, truth = box_phantom()
+    segment(image, Clicks.from_points(extreme_clicks(image, truth)), segmenter)
+    prior = seen[0][0, -1].numpy()
+    assert np.array_equal(prior, ellipsoid_prior(cases[0].positive, prior.shape))
+    assert prior.max() > 0.8 and (prior >= 0).mean() > 0.02  # centre off-voxel
+    with pytest.raises(ValueError, match="in_channels"):
+        ModelCard(name="tiny", version="0", guidance={"channels": channels})
+    with pytest.raises(ValueError, match="distinct names"):
+        ModelCard(name="tiny", version="0", architecture={"in_channels": 7},
+                  guidance={"channels": (*CHANNELS, "clicks_ellipse")})
+
+
 def test_average_segmenter_averages_members():
     from algorithm.methods.base import GridCase
     from algorithm.methods.ensemble import AverageSegmenter

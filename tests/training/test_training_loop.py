@@ -18,6 +18,7 @@ from training.losses import deep_supervision_loss, deep_supervision_weights, dic
 from training.samples import SampleConfig, add_corrections, flawed_prediction, make_sample
 from training.sources import LesionExample
 from training.export import export
+from training.interaction import ClickSimulationConfig
 from training.train import (
     build_parser, cpu_has_native_bfloat16, main as train_main, mixed_precision, poly_lr,
     synthetic_source, train, unet,
@@ -150,6 +151,36 @@ def test_fine_tuning_run_with_self_refinement_and_corrected_validation(nnunet_fo
     state = torch.load(tmp_path / "tuned/checkpoint_latest.pt", weights_only=True)
     assert state["epoch"] == 2
     assert json.loads(state["origin"])["version"] == source_version
+
+
+def test_a_run_adds_the_ellipsoid_channel_to_the_model_it_starts_from(nnunet_folder, tmp_path):
+    """--guidance-channels ... clicks_ellipsoid: the new channel starts at zero in the input
+    convolution, the samples and the card carry it, and the exported model answers through the
+    pipeline's own encoding."""
+    first = tmp_path / "first"
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=first, **TINY | {"epochs": 1}))
+    out = tmp_path / "prior"
+    channels = [*CHANNELS, "clicks_ellipsoid"]
+    assert train_main(["--nnunet", str(nnunet_folder), "--out", str(out), "--epochs", "1",
+                       "--steps-per-epoch", "1", "--batch-size", "1", "--grid-size", "32",
+                       "--features", "4", "8", "16", "--threads", "1", "--n-folds", "2",
+                       "--synthetic-fraction", "0.0", "--init-weights", str(first / "best"),
+                       "--guidance-channels", *channels]) == 0
+    model, card = load_model(out / "final")
+    assert card.guidance.channels == tuple(channels) and card.architecture.in_channels == 7
+    assert card.training["initialised_from"]["channels"] == list(CHANNELS)
+    example, _ = phantom_example()
+    x, y = make_sample(example, np.random.default_rng(0),
+                       SampleConfig(grid_size=32, p_refine=0.0, augment=False,
+                                    guidance=card.guidance,
+                                    clicks=ClickSimulationConfig(p_protocol=1.0, p_centre=0.0)))
+    inside = x[-1] >= 0  # the six protocol clicks' ellipsoid: mostly lesion, and much of it
+    assert x.shape == (7, 32, 32, 32) and y[inside].mean() > 0.8 and inside.sum() > 0.3 * y.sum()
+    segmenter = NetworkSegmenter(model, card, torch.device("cpu"))
+    assert segmenter is not None
+    with pytest.raises(ValueError, match="clicks_ellipse"):
+        TrainConfig(nnunet_folders=[nnunet_folder], out=tmp_path / "typo",
+                    guidance_channels=["image", "clicks_ellipse"])
 
 
 def test_a_run_on_all_cases_keeps_its_last_epoch(nnunet_folder, tmp_path):
