@@ -30,6 +30,8 @@ from training.validation import load_validation_cases, validate
 from training.warm_start import weights_sha256
 
 
+#: the subfolders of the exported weights holding ensemble members (``ModelCard.ensemble_members``)
+ENSEMBLE_MEMBER_PREFIX = "member"
 #: the subfolder of the exported weights holding the prompt model (``ModelCard.prompt_model``)
 PROMPT_MODEL_DIR = "prompts"
 
@@ -168,7 +170,8 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
            force: bool = False, threshold: float = 0.5, baseline: Path | None = None,
            device: str | None = None, prompt_model: Path | None = None,
            classical_kinds: tuple[str, ...] = (),
-           kind_thresholds: dict[str, float] | None = None) -> Path:
+           kind_thresholds: dict[str, float] | None = None,
+           ensemble_members: tuple[Path, ...] = ()) -> Path:
     load_model(source)  # refuses anything the algorithm could not load
     if (classical_kinds or kind_thresholds) and prompt_model is None:
         raise SystemExit("error: --classical-kinds and --kind-thresholds set the prompt model's "
@@ -182,6 +185,8 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
     card["graph_cut_smoothness"] = graph_cut_smoothness
     card["threshold"] = threshold
     card["prompt_model"] = PROMPT_MODEL_DIR if prompt_card is not None else None
+    members = _ensemble_member_cards(card, ensemble_members)
+    card["ensemble_members"] = list(members)
     if benchmark is not None:
         card["validation"]["benchmark"] = _benchmark_record(card, benchmark)
     if not card["training"].get("cases"):
@@ -192,6 +197,7 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
         with tempfile.TemporaryDirectory(prefix="lesionseg-export-") as staged:
             shutil.copyfile(source / weights_file, Path(staged) / weights_file)
             (Path(staged) / CARD_NAME).write_text(json.dumps(card), encoding="utf-8")
+            _write_members(Path(staged), members)  # scored as it ships: the ensemble
             compared = check_beats_initial_model(card, Path(staged), baseline, device)
         if compared is not None:
             card.setdefault("validation", {})["against_initial_model"] = compared
@@ -199,6 +205,10 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
     inner = target / PROMPT_MODEL_DIR
     if inner.is_dir():  # a stale one would ship beside weights that do not name it
         shutil.rmtree(inner)
+    for stale in target.glob(f"{ENSEMBLE_MEMBER_PREFIX}*"):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+    _write_members(target, members)
     if prompt_card is not None:
         inner.mkdir()
         shutil.copyfile(prompt_model / prompt_card["weights_file"],
@@ -210,6 +220,37 @@ def export(source: Path, target: Path = PACKAGE_WEIGHTS_DIR, combine_with_classi
     (target / CARD_NAME).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     load_model(target)
     return target
+
+
+def _ensemble_member_cards(card: dict, folders: tuple[Path, ...]) -> dict[str, tuple[Path, dict]]:
+    """{subfolder name: (source folder, card)} of the networks averaged with the exported one:
+    the same grid and training cases (the same recipe, another sample seed, say), each cut
+    and wrapped by the main card alone."""
+    members = {}
+    cases = sorted(c["case"] for c in card["training"].get("cases", []))
+    for i, folder in enumerate(folders, start=1):
+        load_model(folder)
+        member = complete_card(json.loads((folder / CARD_NAME).read_text(encoding="utf-8")))
+        if member.get("grid_size", 64) != card.get("grid_size", 64):
+            raise SystemExit(f"error: ensemble member {folder} has another grid size than "
+                             "the exported model")
+        if sorted(c["case"] for c in member["training"].get("cases", [])) != cases:
+            raise SystemExit(f"error: ensemble member {folder} was trained on other cases than "
+                             "the exported model: its card could not say what trained the "
+                             "ensemble")
+        member.update(combine_with_classical=False, graph_cut_smoothness=None, prompt_model=None,
+                      ensemble_members=[])
+        ModelCard.model_validate(member)
+        members[f"{ENSEMBLE_MEMBER_PREFIX}{i}"] = (folder, member)
+    return members
+
+
+def _write_members(target: Path, members: dict[str, tuple[Path, dict]]) -> None:
+    for name, (folder, member) in members.items():
+        (target / name).mkdir()
+        shutil.copyfile(folder / member["weights_file"], target / name / member["weights_file"])
+        (target / name / CARD_NAME).write_text(json.dumps(member, indent=2) + "\n",
+                                               encoding="utf-8")
 
 
 def _prompt_model_card(source: Path, prompt_model: Path, classical_kinds: tuple[str, ...] = (),
@@ -288,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --prompt-model: a first answer's cut for cases holding this "
                              "prompt kind (e.g. box=0.3), chosen on cases other than those you "
                              "report (benchmarks/screens/kind_threshold.py)")
+    parser.add_argument("--ensemble-member", dest="ensemble_members", type=Path,
+                        action="append", default=[], metavar="FOLDER",
+                        help="another run's final/ folder trained on the same cases (the same "
+                             "recipe with another --sample-seed, say), averaged with SOURCE "
+                             "before the cut (copied into TARGET/member1, ...; repeatable)")
     parser.add_argument("--force", action="store_true",
                         help="export even a model that its validation scores below the "
                              "six-click ellipsoid baseline, or that scores worse than the "
@@ -305,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                     args.graph_cut, force=args.force, threshold=args.threshold,
                     baseline=args.baseline, device=args.device, prompt_model=args.prompt_model,
                     classical_kinds=tuple(args.classical_kinds),
-                    kind_thresholds=dict(args.kind_thresholds))
+                    kind_thresholds=dict(args.kind_thresholds),
+                    ensemble_members=tuple(args.ensemble_members))
     print(f"exported to {target}", file=sys.stderr)
     return 0
 

@@ -21,7 +21,8 @@ METHODS: tuple[str, ...] = ("auto", "network", "network-only", "classical")
 METHOD_HELP = (
     "auto: the network when weights are installed, else classical; network: the network with "
     "what its model card adds (the classical average, the graph cut); network-only: the raw "
-    "network alone; classical: the geodesic method alone, no weights. The output names what ran"
+    "network alone (its card's ensemble, if it names one); classical: the geodesic method "
+    "alone, no weights. The output names what ran"
 )
 
 
@@ -57,18 +58,22 @@ def make_segmenter(method: Method = "auto", weights: Path | None = None,
 
 
 def _network_segmenter(folder: Path, method: Method, torch_device) -> Segmenter:
-    """The network of ``folder`` with what its card adds (unless ``network-only``)."""
+    """The network of ``folder`` (the average of its card's ensemble members, if it names
+    any) with what its card adds (unless ``network-only``)."""
     from algorithm.methods.ensemble import AverageSegmenter
     from algorithm.methods.network import NetworkSegmenter
 
     network = NetworkSegmenter.from_folder(folder, torch_device)
     segmenter: Segmenter = network
-    if method == "network-only":
-        return network
-    if network.card.combine_with_classical:
+    if network.card.ensemble_members:
+        segmenter = AverageSegmenter(
+            [network, *(_ensemble_member(folder, m, network, torch_device)
+                        for m in network.card.ensemble_members)], name="network-ensemble")
+    if method != "network-only" and network.card.combine_with_classical:
         classical = GeodesicSegmenter(grid_size=network.grid_size, device=torch_device.type)
-        segmenter = AverageSegmenter([network, classical], name="network+classical")
-    if network.card.graph_cut_smoothness is not None:
+        segmenter = AverageSegmenter([segmenter, classical],
+                                     name=f"{segmenter.name}+classical")
+    if method != "network-only" and network.card.graph_cut_smoothness is not None:
         from algorithm.methods.graph_cut import GraphCutSegmenter
 
         segmenter = GraphCutSegmenter(segmenter, network.card.graph_cut_smoothness,
@@ -77,6 +82,20 @@ def _network_segmenter(folder: Path, method: Method, torch_device) -> Segmenter:
         segmenter.threshold = network.card.threshold
         segmenter.kind_thresholds = network.card.kind_thresholds
     return segmenter
+
+
+def _ensemble_member(folder: Path, name: str, first, torch_device):
+    from algorithm.methods.network import NetworkSegmenter
+
+    inner = folder / name
+    if not inner.is_dir():
+        raise WeightsError(f"model card in {folder} names ensemble member {name!r}, but {inner} "
+                           "is not there")
+    member = NetworkSegmenter.from_folder(inner, torch_device)
+    if member.grid_size != first.grid_size:
+        raise WeightsError(f"ensemble member {inner} has grid size {member.grid_size}, the "
+                           f"network in {folder} {first.grid_size}")
+    return member
 
 
 def network_card(segmenter: Segmenter):

@@ -6,7 +6,11 @@ preprocessing they were trained with can never drift apart.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import (
+    BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator,
+)
 
 from algorithm.guidance.encoding import CHANNELS, KNOWN_CHANNELS
 from algorithm.prompts.prompt_set import PROMPT_KINDS
@@ -67,6 +71,11 @@ class ModelCard(BaseModel):
     #: are other than clicks (boxes, outlines, scribbles, RECIST lines), trained for those kinds;
     #: None: this network answers every kind (``algorithm.methods.prompt_router``)
     prompt_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    #: subfolders (beside these weights) holding more networks trained by the same recipe
+    #: (another sample seed, say): their probabilities are averaged with this network's before
+    #: the cut, as nnU-Net ensembles its models; each member reads its own card's guidance
+    ensemble_members: tuple[Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")], ...] = ()
     #: on a prompt model's card: the kinds the classical method answers instead of this
     #: network, because it measured better on them (chosen on cases other than those reported)
     classical_kinds: tuple[str, ...] = ()

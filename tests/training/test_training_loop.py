@@ -450,3 +450,52 @@ def test_export_with_a_prompt_model_ships_both_networks_and_routes_by_prompt(nnu
     export(clicks / "final", target, force=True)
     assert not (target / "prompts").exists()
     assert not isinstance(make_segmenter("network", target), PromptRoutedSegmenter)
+
+
+def test_export_with_ensemble_members_averages_their_probabilities(nnunet_folder, tmp_path):
+    """Two runs of one recipe (another sample seed) exported as one model: the package loads
+    the average of their probabilities, cut at the main card's threshold with or without the
+    card's additions; a member trained on other cases is refused; re-exporting without members
+    removes the stale copies."""
+    from algorithm.methods.ensemble import AverageSegmenter
+    from algorithm.methods.select import make_segmenter
+    from algorithm.pipeline import segment
+    from algorithm.prompts import Clicks
+    from tests.algorithm.helpers import box_phantom, extreme_clicks
+
+    first, second, other = tmp_path / "s0", tmp_path / "s1", tmp_path / "fold0"
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=first, **TINY | {"fold": -1}))
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=second, sample_seed=1,
+                      **TINY | {"fold": -1}))
+    train(TrainConfig(nnunet_folders=[nnunet_folder], out=other, **TINY))
+    with pytest.raises(SystemExit, match="trained on other cases"):
+        export(first / "final", tmp_path / "refused", force=True,
+               ensemble_members=(other / "final",))
+    assert not (tmp_path / "refused").exists()
+    target = export(first / "final", tmp_path / "w", force=True, threshold=0.7,
+                    ensemble_members=(second / "final",))
+    card = json.loads((target / "model_card.json").read_text("utf-8"))
+    assert card["ensemble_members"] == ["member1"] and (target / "member1/model.safetensors").is_file()
+    for method in ("network", "network-only"):
+        ensemble = make_segmenter(method, target, "cpu")
+        assert isinstance(ensemble, AverageSegmenter) and ensemble.name == "network-ensemble"
+        assert ensemble.threshold == 0.7 and len(ensemble.members) == 2
+    image, truth = box_phantom()
+    clicks = Clicks.from_points(extreme_clicks(image, truth))
+    seen = []
+    for member in ensemble.members:
+        predict = member.predict
+        member.predict = lambda case, predict=predict: seen.append(predict(case)) or seen[-1]
+    result = segment(image, clicks, ensemble)
+    # every grid (the VOI may grow) asks both networks, which differ
+    assert len(seen) % 2 == 0 and not np.array_equal(seen[0], seen[1])
+    assert result.method == "network-ensemble"
+    import shutil
+    from algorithm.errors import WeightsError
+    shutil.move(target / "member1", tmp_path / "moved")
+    with pytest.raises(WeightsError, match="ensemble member 'member1'"):
+        make_segmenter("network", target, "cpu")
+    shutil.move(tmp_path / "moved", target / "member1")
+    export(first / "final", target, force=True)
+    assert not (target / "member1").exists()
+    assert not isinstance(make_segmenter("network", target, "cpu"), AverageSegmenter)
