@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import SimpleITK as sitk  # noqa: E402
-from threshold import held_out_cases, print_table, screen_arguments  # noqa: E402
+from threshold import fold_rows, nested_groups, print_table, screen_arguments  # noqa: E402
 
 from algorithm.click_convention import inward_shifts  # noqa: E402
 from algorithm.geometry import index_to_world  # noqa: E402
@@ -43,7 +43,7 @@ from algorithm.pipeline import PipelineConfig, segment  # noqa: E402
 from algorithm.postprocessing import postprocess  # noqa: E402
 from algorithm.prompts import Clicks  # noqa: E402
 from training.interaction import ellipsoid_from_clicks, six_point_clicks  # noqa: E402
-from training.validation import dice, load_validation_cases  # noqa: E402
+from training.validation import dice  # noqa: E402
 
 CUTS = (0.5, 0.8)
 SHIPPED = "plain 0.8"
@@ -85,16 +85,6 @@ def variant_scores(vc, segmenter) -> dict[str, float]:
     return scores
 
 
-def groups_of(rows: list[dict], choose_folds) -> list[tuple[str, list[dict]]]:
-    sarcomas = [r for r in rows if r["cohort"] == "sarcomas"]
-    choose = [r for r in sarcomas if r["fold"] in choose_folds]
-    report = [r for r in sarcomas if r["fold"] not in choose_folds]
-    return [("sarcomas, choosing folds", choose)] + [
-        (f"sarcomas, other folds {m}", [r for r in report if r["modality"] == m])
-        for m in ("CT", "MR")] + [
-        (c, [r for r in rows if r["cohort"] == c]) for c in ("dev", "nodules")]
-
-
 def decide(choose: list[dict], candidates: tuple[str, ...]) -> tuple[str, float, bool]:
     """(the best of ``candidates`` on the choosing cases, its gain over the shipped answer,
     whether that clears the margin)."""
@@ -108,18 +98,10 @@ def main() -> None:
     if args.from_json:
         rows = [r for path in args.from_json for r in json.loads(path.read_text("utf-8"))]
     else:
-        folds = [card.training["config"]["fold"] for card in cards]
         segmenters = [make_segmenter("auto", w, "cpu") for w in args.weights]
-        rows = []
-        for cohort, case, k in held_out_cases(cards, args.nodules):
-            scores = variant_scores(load_validation_cases([case])[0], segmenters[k])
-            rows.append({"cohort": cohort, "case": case.case_id, "modality": case.modality,
-                         "fold": folds[k], **scores})
-            print(cohort, case.case_id, folds[k],
-                  " ".join(f"{n}: {d:.3f}" for n, d in scores.items()), flush=True)
-        if args.json:
-            args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    groups = groups_of(rows, CHOOSE_FOLDS)
+        rows = fold_rows(cards, args.nodules, lambda vc, k: variant_scores(vc, segmenters[k]),
+                         args.json)
+    groups = nested_groups(rows, CHOOSE_FOLDS)
     print("\nDSC mean (six clicks, seed 0, held-out patients)")
     print_table("answer, cut", [(k, k) for k in ("ellipsoid", "plain 0.5", SHIPPED,
                                                  "plain 0.8 box clip", "prior 0.5",

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from threshold import held_out_cases, print_table  # noqa: E402
+from threshold import fold_rows, nested_groups, print_table  # noqa: E402
 
 from algorithm.geometry import index_to_world  # noqa: E402
 from algorithm.methods.ensemble import AverageSegmenter  # noqa: E402
@@ -35,7 +35,7 @@ from algorithm.network.weights import read_card  # noqa: E402
 from algorithm.pipeline import PipelineConfig, segment  # noqa: E402
 from algorithm.prompts import Clicks  # noqa: E402
 from training.interaction import six_point_clicks  # noqa: E402
-from training.validation import dice, load_validation_cases  # noqa: E402
+from training.validation import dice  # noqa: E402
 
 CUT = 0.8
 CHOOSE_FOLDS = (0, 1)
@@ -82,24 +82,11 @@ def main() -> None:
         if len(args.members) != len(args.weights):
             parser.error("--members needs one model per --weights model")
         cards = [read_card(w) for w in args.weights]
-        folds = [card.training["config"]["fold"] for card in cards]
         segmenters = [fold_segmenters(a, b) for a, b in zip(args.weights, args.members)]
-        rows = []
-        for cohort, case, k in held_out_cases(cards, args.nodules):
-            scores = case_scores(load_validation_cases([case])[0], segmenters[k])
-            rows.append({"cohort": cohort, "case": case.case_id, "modality": case.modality,
-                         "fold": folds[k], **scores})
-            print(cohort, case.case_id, folds[k],
-                  " ".join(f"{n}: {d:.3f}" for n, d in scores.items()), flush=True)
-        if args.json:
-            args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    sarcomas = [r for r in rows if r["cohort"] == "sarcomas"]
-    choose = [r for r in sarcomas if r["fold"] in CHOOSE_FOLDS]
-    report = [r for r in sarcomas if r["fold"] not in CHOOSE_FOLDS]
-    groups = [("sarcomas, folds 0-1 (choose)", choose)] + [
-        (f"sarcomas, folds 2-4 {m}", [r for r in report if r["modality"] == m])
-        for m in ("CT", "MR")] + [
-        (c, [r for r in rows if r["cohort"] == c]) for c in ("dev", "nodules")]
+        rows = fold_rows(cards, args.nodules, lambda vc, k: case_scores(vc, segmenters[k]),
+                         args.json)
+    groups = nested_groups(rows, CHOOSE_FOLDS)
+    choose, sarcomas = groups[0][1], [r for r in rows if r["cohort"] == "sarcomas"]
     print(f"\nDSC mean (six clicks, seed 0, held-out patients, first answers cut at {CUT})")
     print_table("answer", [("one model (seed 0)", "single"), ("two-model ensemble", "ensemble")],
                 groups)

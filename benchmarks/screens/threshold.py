@@ -12,6 +12,7 @@ REPORTED on the sarcomas.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -62,6 +63,36 @@ def held_out_cases(cards, nodules: int):
         cases = cohort_cases(cohort, cards, nodules)
         for case, k in zip(cases, assign_fold_models(cases, cards)):
             yield cohort, case, k
+
+
+def fold_rows(cards, nodules: int, score, json_path: Path | None = None) -> list[dict]:
+    """One row per held-out case: its cohort, id, modality, the fold that held it out and
+    ``score(validation case, index of that fold's model)``'s {name: DSC}; printed as they come,
+    written to ``json_path`` at the end."""
+    folds = [card.training["config"]["fold"] for card in cards]
+    rows = []
+    for cohort, case, k in held_out_cases(cards, nodules):
+        scores = score(load_validation_cases([case])[0], k)
+        rows.append({"cohort": cohort, "case": case.case_id, "modality": case.modality,
+                     "fold": folds[k], **scores})
+        print(cohort, case.case_id, folds[k], " ".join(f"{n}: {d:.3f}" for n, d in scores.items()),
+              flush=True)
+    if json_path is not None:
+        json_path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return rows
+
+
+def nested_groups(rows: list[dict], choose_folds) -> list[tuple[str, list[dict]]]:
+    """The columns of a screen that chooses on the sarcomas some folds held out (first) and
+    reports the other folds' sarcomas per modality, the dev lesions and the nodules."""
+    sarcomas = [r for r in rows if r["cohort"] == "sarcomas"]
+    choose = [r for r in sarcomas if r["fold"] in choose_folds]
+    report = [r for r in sarcomas if r["fold"] not in choose_folds]
+    folds = ", ".join(str(f) for f in choose_folds)
+    return [(f"sarcomas of folds {folds} (choose)", choose)] + [
+        (f"sarcomas, other folds, {m}", [r for r in report if r["modality"] == m])
+        for m in ("CT", "MR")] + [
+        (c, [r for r in rows if r["cohort"] == c]) for c in ("dev", "nodules")]
 
 
 def report_groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
